@@ -1,0 +1,55 @@
+# rural-risk: `make demo` and `make test` work on a fresh machine (they set up what they need).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JARS := .cache/jars/jars.json
+LANDING ?= data/landing
+LAKEHOUSE ?= lakehouse
+VILLAGES ?= 250
+YEARS ?= 5
+SEED ?= 42
+
+.PHONY: help setup jars demo test lint format airflow clean benchmark
+
+help:
+	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
+	@echo "make test   - set up (project and Airflow environments), lint, run every test"
+	@echo "make setup  - create $(VENV), install the project (editable) and fetch the Delta jars"
+	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
+	@echo "make lint   - ruff"
+	@echo "make clean  - remove generated data, lakehouse and reports (keeps environments and caches)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(JARS): $(STAMP) conf/base.yaml
+	$(BIN)/python -m jobs.jars
+
+setup: $(STAMP) $(JARS)
+
+jars: $(JARS)
+
+demo: setup
+	$(BIN)/rural-risk generate --out $(LANDING) --villages $(VILLAGES) --years $(YEARS) --seed $(SEED)
+	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) pipeline --landing $(LANDING) --top 10
+
+test: setup airflow
+	$(BIN)/ruff check .
+	$(BIN)/pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf data lakehouse reports spark-warehouse metastore_db derby.log

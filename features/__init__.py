@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms: conforming landing rows and village risk features."""

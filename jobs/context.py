@@ -1,0 +1,110 @@
+"""Run context shared by the jobs: settings, lakehouse, run id, logging and progress lines."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from conf import Settings
+from jobs.lakehouse import Lakehouse
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [run %(run_id)s] %(name)s: %(message)s"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: UTC start time plus a random suffix."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+class _RunIdFilter(logging.Filter):
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.run_id = getattr(record, "run_id", self.run_id)
+        return True
+
+
+def setup_logging(run_id: str, verbose: bool = False) -> None:
+    """Log lines to stderr, each carrying the run id."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+    handler.addFilter(_RunIdFilter(run_id))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("py4j", "great_expectations", "matplotlib", "urllib3", "numexpr"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@dataclass
+class Stage:
+    """One progress line at the start and one at the end of a stage, with rows and time."""
+
+    name: str
+    log: logging.Logger
+    rows: int | None = None
+    detail: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    def done(self, rows: int | None = None, detail: str = "") -> None:
+        if rows is not None:
+            self.rows = rows
+        if detail:
+            self.detail = detail
+
+
+@dataclass
+class RunContext:
+    """What every job receives: settings, lakehouse, run id, a logger and a lazy SparkSession."""
+
+    settings: Settings
+    lakehouse: Lakehouse
+    run_id: str
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("rural-risk"))
+    _spark: SparkSession | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            from jobs.spark import build_spark
+
+            with self.stage("start Spark") as st:
+                self._spark = build_spark(self.settings)
+                names = self.lakehouse.register_all(self._spark)
+                st.done(detail=f"{len(names)} tables registered from {self.lakehouse.root}")
+        return self._spark
+
+    def attach(self, spark: SparkSession) -> RunContext:
+        """Use an existing session (tests, pipeline) and register the lakehouse tables in it."""
+        self._spark = spark
+        self.lakehouse.register_all(spark)
+        return self
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[Stage]:
+        st = Stage(name=name, log=self.log)
+        self.log.info("%s: started", name)
+        try:
+            yield st
+        except BaseException:
+            self.log.error("%s: failed after %.1fs", name, time.monotonic() - st.started)
+            raise
+        parts = [f"done in {time.monotonic() - st.started:.1f}s"]
+        if st.rows is not None:
+            parts.append(f"{st.rows:,} rows")
+        if st.detail:
+            parts.append(st.detail)
+        self.log.info("%s: %s", name, ", ".join(parts))

@@ -1,0 +1,136 @@
+"""Lakehouse layout: every table is a Delta table at <root>/<layer>/<table>, registered as layer.table."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+LAYERS = ("bronze", "silver", "gold", "ops")
+
+
+class UnknownTableError(ValueError):
+    """A table name is not of the form layer.table, or the table does not exist yet."""
+
+
+def split_name(name: str) -> tuple[str, str]:
+    parts = name.split(".")
+    if len(parts) != 2 or parts[0] not in LAYERS or not parts[1].isidentifier():
+        raise UnknownTableError(
+            f"table name '{name}' must be <layer>.<table> with layer one of {', '.join(LAYERS)}"
+        )
+    return parts[0], parts[1]
+
+
+def _normalize_root(root: str) -> str:
+    return root.rstrip("/") if "://" in root else os.path.abspath(root)
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    """Paths and catalog names of the project's Delta tables under one root folder or URI."""
+
+    root: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", _normalize_root(self.root))
+
+    def path(self, name: str) -> str:
+        layer, table = split_name(name)
+        return f"{self.root}/{layer}/{table}"
+
+    def exists(self, spark: SparkSession, name: str) -> bool:
+        return DeltaTable.isDeltaTable(spark, self.path(name))
+
+    def read(self, spark: SparkSession, name: str) -> DataFrame:
+        """The current version of a table; a clear error when it was never written."""
+        if not self.exists(spark, name):
+            raise UnknownTableError(
+                f"table {name} does not exist under {self.root} (run the stage that writes it first)"
+            )
+        return spark.read.format("delta").load(self.path(name))
+
+    def delta(self, spark: SparkSession, name: str) -> DeltaTable:
+        if not self.exists(spark, name):
+            raise UnknownTableError(f"table {name} does not exist under {self.root}")
+        return DeltaTable.forPath(spark, self.path(name))
+
+    def version(self, spark: SparkSession, name: str) -> int | None:
+        """Latest Delta version of a table, None when it does not exist."""
+        if not self.exists(spark, name):
+            return None
+        row = self.delta(spark, name).history(1).select("version").first()
+        return int(row["version"]) if row else None
+
+    def existing_tables(self, spark: SparkSession) -> list[str]:
+        """Names of the Delta tables present under the root (any file system Hadoop knows)."""
+        jvm = spark._jvm  # noqa: SLF001 - Hadoop FileSystem API, works for local and remote roots
+        hconf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+        found: list[str] = []
+        for layer in LAYERS:
+            layer_path = jvm.org.apache.hadoop.fs.Path(f"{self.root}/{layer}")
+            fs = layer_path.getFileSystem(hconf)
+            if not fs.exists(layer_path):
+                continue
+            for status in fs.listStatus(layer_path):
+                table = status.getPath().getName()
+                if status.isDirectory() and table.isidentifier():
+                    log = jvm.org.apache.hadoop.fs.Path(status.getPath(), "_delta_log")
+                    if fs.exists(log):
+                        found.append(f"{layer}.{table}")
+        return sorted(found)
+
+    def register(self, spark: SparkSession, name: str) -> None:
+        layer, _ = split_name(name)
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{self.path(name)}'")
+
+    def register_all(self, spark: SparkSession) -> list[str]:
+        """Register every existing table by name so SQL can say e.g. gold.village_risk."""
+        for layer in LAYERS:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        names = self.existing_tables(spark)
+        for name in names:
+            self.register(spark, name)
+        return names
+
+    def create(
+        self,
+        spark: SparkSession,
+        name: str,
+        schema: T.StructType,
+        partition_by: Iterable[str] = (),
+        comment: str | None = None,
+        constraints: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> DeltaTable:
+        """Create the table once (explicit columns, partitioning, CHECK constraints) and register it."""
+        layer, _ = split_name(name)
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        builder = DeltaTable.createIfNotExists(spark).tableName(name).location(self.path(name))
+        for f in schema.fields:
+            builder = builder.addColumn(
+                f.name, f.dataType, nullable=f.nullable, comment=f.metadata.get("comment")
+            )
+        parts = list(partition_by)
+        if parts:
+            builder = builder.partitionedBy(*parts)
+        if comment:
+            builder = builder.comment(comment)
+        for key, value in (properties or {}).items():
+            builder = builder.property(key, value)
+        table = builder.execute()
+        if constraints:
+            existing = {
+                r["key"].removeprefix("delta.constraints.")
+                for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()
+                if r["key"].startswith("delta.constraints.")
+            }
+            for cname, expr in constraints.items():
+                if cname.lower() not in existing:
+                    spark.sql(f"ALTER TABLE {name} ADD CONSTRAINT {cname} CHECK ({expr})")
+        return table

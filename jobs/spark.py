@@ -1,0 +1,44 @@
+"""The one SparkSession factory used by every job and by the tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from conf import CONF_DIR, Settings
+from jobs.jars import ensure_jars
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """Every Spark setting of the profile plus Delta, time zone, jars and quiet logging."""
+    conf: dict[str, str] = {str(k): str(v) for k, v in (settings.get("spark.conf") or {}).items()}
+    conf.update(DELTA_CONF)
+    conf["spark.sql.session.timeZone"] = settings.timezone
+    conf.setdefault("spark.sql.catalogImplementation", "in-memory")
+    conf["spark.jars"] = ",".join(str(j) for j in ensure_jars(settings))
+    log4j = f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}"
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        conf[key] = f"{conf[key]} {log4j}".strip() if key in conf else log4j
+    return conf
+
+
+def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession:
+    """A SparkSession for the profile: local[*] by default, a cluster master by profile."""
+    # Python workers must run the interpreter (and packages) of this environment.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(str(settings["spark.master"])).appName(
+        app_name or str(settings.get("spark.app_name", "rural-risk"))
+    )
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(str(settings.get("spark.log_level", "WARN")))
+    return spark

@@ -1,0 +1,1 @@
+"""Training, evaluation, scoring and allocation, plus the synthetic county model."""
