@@ -66,8 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            # A stage not present in this checkout: listed, and refused with one clear line.
+            p = sub.add_parser(name, help=f"(not available: {module_name} is missing)")
+            p.set_defaults(_module=module_name)
+            continue
+        p = sub.add_parser(
+            name, help=module.HELP, description=module.HELP,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
         _global_options(p, defaults=False)  # global options are accepted after the command too
         module.add_arguments(p)
         p.set_defaults(_module=module_name)
@@ -75,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or exc.__class__.__name__
-    first = text.splitlines()[0]
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    first = lines[0] if lines else exc.__class__.__name__
     # Spark errors carry a JVM stack trace after the message; keep the message only.
     return first.split("\n\tat ")[0][:2000]
 

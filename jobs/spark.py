@@ -34,7 +34,14 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
     # Python workers must run the interpreter (and packages) of this environment.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = SparkSession.builder.master(str(settings["spark.master"])).appName(
+    master = str(settings["spark.master"])
+    if master.startswith("local"):
+        # Local mode talks to itself only: bind to loopback (and skip the hostname warning).
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from jobs.context import quiet_spark_python_loggers
+
+    quiet_spark_python_loggers()
+    builder = SparkSession.builder.master(master).appName(
         app_name or str(settings.get("spark.app_name", "rural-risk"))
     )
     for key, value in spark_conf(settings).items():

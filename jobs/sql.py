@@ -27,10 +27,10 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
         df = spark.sql(args.query)
         pdf = (df.limit(args.limit) if args.limit > 0 else df).toPandas()
     except ParseException as exc:
-        raise ValueError(f"SQL does not parse: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"SQL does not parse: {_first_line(exc)}") from None
     except AnalysisException as exc:
         known = ", ".join(ctx.lakehouse.existing_tables(spark)) or "none yet"
-        raise ValueError(f"{str(exc).splitlines()[0]} (tables: {known})") from None
+        raise ValueError(f"{_first_line(exc)} (tables: {known})") from None
     if args.format == "csv":
         pdf.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -43,3 +43,8 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
                                "display.width", 200):
             print(pdf.to_string(index=False) if len(pdf) else "(no rows)")
     return 0
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else exc.__class__.__name__
