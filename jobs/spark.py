@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from pyspark.sql import SparkSession
 
@@ -34,6 +35,10 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
     # Python workers must run the interpreter (and packages) of this environment.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # The driver's Python clock zone follows the session zone, so naive datetimes going
+    # in and out of Spark (createDataFrame, collect, toPandas) mean the same wall time.
+    os.environ["TZ"] = settings.timezone
+    time.tzset()
     master = str(settings["spark.master"])
     if master.startswith("local"):
         # Local mode talks to itself only: bind to loopback (and skip the hostname warning).

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import types as T
+
+from jobs.lakehouse import Lakehouse, UnknownTableError, split_name
+
+SCHEMA = T.StructType(
+    [
+        T.StructField("village_id", T.StringType(), False, {"comment": "village code"}),
+        T.StructField("hours", T.DoubleType(), True),
+    ]
+)
+
+
+def test_names_must_be_layer_dot_table():
+    assert split_name("gold.patrol_plan") == ("gold", "patrol_plan")
+    for bad in ("patrol_plan", "platinum.x", "gold.bad-name", "a.b.c"):
+        with pytest.raises(UnknownTableError):
+            split_name(bad)
+
+
+def test_create_registers_by_name_with_comments_and_constraints(spark, tmp_path):
+    lh = Lakehouse(str(tmp_path / "lh"))
+    lh.create(spark, "gold.t_create", SCHEMA, constraints={"hours_ok": "hours >= 0"})
+    assert lh.path("gold.t_create") == f"{tmp_path}/lh/gold/t_create"
+    assert lh.exists(spark, "gold.t_create")
+    comments = {r["col_name"]: r["comment"] for r in spark.sql("DESCRIBE TABLE gold.t_create").collect()}
+    assert comments["village_id"] == "village code"
+    spark.createDataFrame([("v1", 2.0)], SCHEMA).write.format("delta").mode("append").save(
+        lh.path("gold.t_create")
+    )
+    with pytest.raises(Exception, match="hours_ok"):
+        spark.createDataFrame([("v2", -1.0)], SCHEMA).write.format("delta").mode("append").save(
+            lh.path("gold.t_create")
+        )
+    # creating again changes nothing (no new Delta version)
+    before = lh.version(spark, "gold.t_create")
+    lh.create(spark, "gold.t_create", SCHEMA, constraints={"hours_ok": "hours >= 0"})
+    assert lh.version(spark, "gold.t_create") == before
+    spark.sql("DROP TABLE gold.t_create")
+
+
+def test_register_all_finds_existing_tables(spark, tmp_path):
+    lh = Lakehouse(str(tmp_path / "lh2"))
+    spark.createDataFrame([("v1", 1.0)], SCHEMA).write.format("delta").save(lh.path("silver.t_reg"))
+    (tmp_path / "lh2" / "silver" / "not_a_table").mkdir()
+    assert lh.register_all(spark) == ["silver.t_reg"]
+    assert spark.sql("SELECT village_id FROM silver.t_reg").first()["village_id"] == "v1"
+    spark.sql("DROP TABLE silver.t_reg")
+
+
+def test_reading_a_missing_table_says_which(spark, tmp_path):
+    lh = Lakehouse(str(tmp_path / "empty"))
+    with pytest.raises(UnknownTableError, match="gold.village_risk does not exist"):
+        lh.read(spark, "gold.village_risk")
+    assert lh.version(spark, "gold.village_risk") is None

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from conf import ConfigError, load_settings
+
+
+def test_profile_overrides_base_and_keeps_the_rest():
+    settings = load_settings("test")
+    assert settings["spark.master"] == "local[2]"
+    assert settings["spark.conf"]["spark.sql.shuffle.partitions"] == "4"
+    # untouched base values survive the merge
+    assert settings["spark.conf"]["spark.ui.enabled"] == "false"
+    assert settings.timezone == "Asia/Shanghai"
+
+
+def test_unknown_profile_names_the_choices():
+    with pytest.raises(ConfigError, match="unknown profile 'nope'.*cluster, local, test"):
+        load_settings("nope")
+
+
+def test_cluster_refuses_dev_key_and_env_overrides_master(monkeypatch):
+    assert load_settings("cluster")["security.allow_dev_key"] is False
+    assert load_settings("local")["security.allow_dev_key"] is True
+    monkeypatch.setenv("RURAL_RISK_SPARK_MASTER", "spark://elsewhere:7077")
+    assert load_settings("cluster")["spark.master"] == "spark://elsewhere:7077"
+
+
+def test_missing_setting_is_a_clear_error():
+    with pytest.raises(ConfigError, match="setting 'spark.nothing' is missing in profile 'local'"):
+        load_settings("local")["spark.nothing"]
