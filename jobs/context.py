@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from conf import Settings
@@ -99,6 +99,28 @@ class RunContext:
         self._spark = spark
         self.lakehouse.register_all(spark)
         return self
+
+    def resolve_as_of(self, as_of: date | None, today: date | None = None) -> date:
+        """The run's as-of date: the one given, else the end of the latest period holding an
+        incident report, but never later than today (a period still running is not complete)."""
+        if as_of is not None:
+            return as_of
+        from pyspark.sql import functions as F
+
+        from features.periods import next_period, period_start
+
+        if not self.lakehouse.exists(self.spark, "silver.incidents"):
+            raise ValueError("no as-of date given and silver.incidents is empty: run ingest first")
+        latest = (
+            self.lakehouse.read(self.spark, "silver.incidents")
+            .agg(F.max(F.to_date("reported_at")).alias("d"))
+            .first()["d"]
+        )
+        if latest is None:
+            raise ValueError("no as-of date given and silver.incidents holds no rows")
+        grain = str(self.settings.get("period", "month"))
+        end_of_latest = next_period(period_start(latest, grain), grain)
+        return min(end_of_latest, today or date.today())
 
     @contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
