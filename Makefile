@@ -53,3 +53,16 @@ benchmark: setup
 
 clean:
 	rm -rf data lakehouse reports spark-warehouse metastore_db derby.log
+
+# Airflow 3 and the Spark provider in their own environment (the provider's pyspark-client
+# must not replace pyspark in $(VENV)); the DAGs are in airflow_dags/, see docs/airflow.md.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+
+$(AIRFLOW_STAMP): airflow_dags/requirements-airflow.txt
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r airflow_dags/requirements-airflow.txt
+	@touch $@
+
+airflow: $(AIRFLOW_STAMP)

@@ -127,4 +127,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script (`spark-submit jobs/cli.py ...`, Airflow): Python put jobs/ first on
+    # sys.path, where jobs/features.py would shadow the features package.
+    import os
+
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
     raise SystemExit(main())

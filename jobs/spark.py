@@ -46,9 +46,13 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
     from jobs.context import quiet_spark_python_loggers
 
     quiet_spark_python_loggers()
-    builder = SparkSession.builder.master(master).appName(
+    builder = SparkSession.builder.appName(
         app_name or str(settings.get("spark.app_name", "rural-risk"))
     )
+    # Under spark-submit (Airflow's SparkSubmitOperator) the JVM already runs with the
+    # --master it was given (and the Delta jars as --jars): that master wins over the profile's.
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(master)
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
