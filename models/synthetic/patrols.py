@@ -1,0 +1,185 @@
+"""Patrol sessions and survey responses drawn from the simulated world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.synthetic.assets import ORG_TYPES
+from models.synthetic.process import ACTOR_ORG, ACTORS, World
+
+SECOND = np.timedelta64(1, "s")
+UNIT_CODE = {"police": "PS", "auxiliary_police": "FJ"}
+
+
+def build_patrols(w: World, v: pd.DataFrame, rng: np.random.Generator, params: dict[str, Any]) -> pd.DataFrame:
+    """One row per patrol session: shift by actor, crew, mode, distance, optional checkpoints."""
+    pp = params["patrols"]
+    m, vi, a = np.nonzero(w.sessions)
+    k = w.sessions[m, vi, a]
+    m, vi, a = np.repeat(m, k), np.repeat(vi, k), np.repeat(a, k)
+    n = len(m)
+    cfg = [pp["actors"][x] for x in ACTORS]
+    col = lambda key: np.array([c[key] for c in cfg], float)[a]  # noqa: E731 - per-actor column
+    night = rng.random(n) < col("night_share")
+    shift = lambda key, k: np.array([c[key][k] for c in cfg])[a]  # noqa: E731
+    lo = np.where(night, shift("night_start", 0), shift("day_start", 0))
+    hi = np.where(night, shift("night_start", 1), shift("day_start", 1))
+    start_min = (lo * 60 + rng.random(n) * (hi - lo + 1) * 60).astype(int) // 5 * 5
+    days = ((w.month_starts[m + 1] - w.month_starts[m]) / np.timedelta64(1, "D")).astype(int)
+    day = (rng.random(n) * days).astype(int)
+    started = w.month_starts[m].astype("datetime64[s]") + day * np.timedelta64(1, "D") + start_min * 60 * SECOND
+    hours = np.clip(np.exp(np.log(col("hours")) + rng.normal(0, pp["hours_sd"], n)), 0.5, col("max_hours"))
+    seconds = (hours * 3600).astype(int) // 60 * 60
+    ended = started + seconds * SECOND
+    personnel = 1 + rng.poisson(col("personnel") - 1)
+
+    modes = np.empty(n, dtype=object)
+    for j, c in enumerate(cfg):
+        sel = a == j
+        names, probs = list(c["mode"]), np.array(list(c["mode"].values()), float)
+        modes[sel] = np.array(names)[rng.choice(len(names), int(sel.sum()), p=probs / probs.sum())]
+    speed = np.vectorize(pp["speed_kmh"].get)(modes.astype(str))
+    lo_m, hi_m = pp["moving_share"]
+    dist = np.round(speed * seconds / 3600 * rng.uniform(lo_m, hi_m, n), 1)
+    dist = np.where(rng.random(n) < pp["distance_missing_share"], np.nan, dist)
+
+    ids = v["village_id"].to_numpy()
+    towns = v["township_id"].to_numpy()
+    unit = np.empty(n, dtype=object)
+    for j, x in enumerate(ACTORS):
+        sel = a == j
+        if x in UNIT_CODE:
+            u = 1 + rng.integers(0, int(pp["actors"][x]["units_per_station"]), int(sel.sum()))
+            unit[sel] = [f"{t}{UNIT_CODE[x]}{k:02d}" for t, k in zip(towns[vi[sel]], u, strict=True)]
+        elif x in ACTOR_ORG:
+            t = ORG_TYPES.index(ACTOR_ORG[x]) + 1
+            unit[sel] = [f"O{i}{t:02d}" for i in ids[vi[sel]]]
+        else:
+            unit[sel] = ["C" + i for i in ids[vi[sel]]]
+
+    df = pd.DataFrame({
+        "m": m, "v": vi, "unit_id": unit, "unit_type": np.array(ACTORS)[a], "village_id": ids[vi],
+        "started_at": started, "ended_at": ended, "personnel": personnel, "mode": modes, "distance_km": dist,
+    })
+    df = df.sort_values(["m", "v", "started_at", "unit_type"], kind="stable").reset_index(drop=True)
+    yyyymm = np.char.replace(w.month_starts.astype("datetime64[M]").astype(str), "-", "")
+    seq = df.groupby(["m", "v"]).cumcount().to_numpy() + 1
+    df["patrol_id"] = [f"P{i}{ym}{s:04d}" for i, ym, s in zip(df["village_id"], yyyymm[df["m"]], seq, strict=True)]
+    df["checkpoints"] = _checkpoints(df, v, rng, pp)
+    return df
+
+
+def _checkpoints(df: pd.DataFrame, v: pd.DataFrame, rng: np.random.Generator, pp: dict[str, Any]) -> np.ndarray:
+    """JSON text of a few {lon, lat, at} points near the village for sessions whose app records them
+    (the string 'null' otherwise)."""
+    share = np.array([pp["actors"][x]["checkpoints_share"] for x in ACTORS])
+    actor = pd.Categorical(df["unit_type"], categories=ACTORS).codes
+    has = np.flatnonzero(rng.random(len(df)) < share[actor])
+    out = np.full(len(df), "null", dtype=object)
+    if len(has) == 0:
+        return out
+    lo, hi = pp["checkpoints"]
+    k = rng.integers(lo, hi + 1, len(has))
+    sess = np.repeat(has, k)
+    frac = rng.random(len(sess))
+    order = np.lexsort((frac, sess))
+    sess, frac = sess[order], frac[order]
+    st, en = df["started_at"].to_numpy()[sess], df["ended_at"].to_numpy()[sess]
+    at = st + ((en - st) / SECOND * frac).astype(int) * SECOND
+    vi = df["v"].to_numpy()[sess]
+    spread = pp["checkpoint_spread_km"] / 111.0
+    lon = np.char.mod("%.6f", v["longitude"].to_numpy()[vi] + rng.normal(0, spread, len(sess)))
+    lat = np.char.mod("%.6f", v["latitude"].to_numpy()[vi] + rng.normal(0, spread, len(sess)))
+    at_s = np.datetime_as_string(at.astype("datetime64[s]"), unit="s")
+    offset = pp["timestamp_offset"]
+    points = [f'{{"lon":{a},"lat":{b},"at":"{c}{offset}"}}' for a, b, c in zip(lon.tolist(), lat.tolist(), at_s.tolist(), strict=True)]
+    bounds = np.cumsum(k)[:-1]
+    for i, group in zip(has, np.split(np.array(points, dtype=object), bounds), strict=True):
+        out[i] = "[" + ",".join(group) + "]"
+    return out
+
+
+def _answer(latent: np.ndarray, rng: np.random.Generator, sp: dict[str, Any]) -> np.ndarray:
+    noisy = latent + rng.normal(0, sp["latent_sd"], len(latent))
+    return 1 + np.searchsorted(np.array(sp["cutpoints"], float), noisy)
+
+
+def build_survey(w: World, v: pd.DataFrame, orgs: pd.DataFrame, plan: dict[int, dict[str, int]],
+                 rng: np.random.Generator, params: dict[str, Any]) -> pd.DataFrame:
+    """Yearly waves; answers follow the village's true crime, patrol dose, response and organizations."""
+    sp, ip = params["survey"], params["incidents"]
+    ids = v["village_id"].to_numpy()
+    pos = {vid: i for i, vid in enumerate(ids)}
+    rows = []
+    start_year = int(str(w.month_starts[0])[:4])
+    for wave, counts in sorted(plan.items()):
+        day = np.datetime64(f"{start_year + wave}-{sp['wave_month_day']}")
+        if day >= w.month_starts[-1]:
+            continue
+        m_end = int(np.searchsorted(w.month_starts, day, side="right")) - 1
+        m0 = max(0, m_end - 12)
+        for vid, n in counts.items():
+            if vid not in pos:
+                continue
+            i = pos[vid]
+            months = max(m_end - m0, 1)
+            per_1000 = w.true_n[m0:m_end, i].sum() / months * 12 * 1000 / w.resident[m_end, i]
+            crime = (np.log(per_1000 + 1) - np.log(12 * ip["base_per_1000"] + 1)) / 0.5
+            dose = w.dose[m0:max(m_end, m0 + 1), i].mean()
+            patrol = 2 * (1 - np.exp(-dose / ip["deterrence"]["dose_scale"])) - 1
+            response = (np.log(8 + 2.5 * v["road_km_police"].iat[i]) - np.log(15)) / 0.5
+            n_orgs = active_orgs_on(orgs, i, day)
+            safety = sp["safety"]["intercept"] + sp["safety"]["crime"] * crime
+            trust = sp["trust"]["intercept"] + sp["trust"]["patrol"] * patrol + sp["trust"]["response"] * response
+            part = sp["participation"]["intercept"] + sp["participation"]["organizations"] * (n_orgs / 2 - 1)
+            sat = sp["satisfaction"]["intercept"] + sp["satisfaction"]["safety"] * safety + sp["satisfaction"]["trust"] * trust
+            s60 = min(w.share_60[m_end, i] / (1 - v["share_under_15"].iat[i]), 0.9)
+            bands = np.array([0.25, 0.35, 0.40]) * (1 - s60)
+            grid = "grid_workers" in set(orgs.loc[(orgs["v"] == i) & (orgs["established_on"] <= day), "org_type"])
+            p_grid = sp["knows_grid_worker"]["with" if grid else "without"]
+            gender = np.where(rng.random(n) < 0.5, "M", "F")
+            rows.append(pd.DataFrame({
+                "response_id": [f"S{start_year + wave}{vid}{k:03d}" for k in range(1, n + 1)],
+                "village_id": vid,
+                "surveyed_on": day + rng.integers(0, int(sp["wave_days"]), n),
+                "age_band": np.array(["18-29", "30-44", "45-59", "60+"])[
+                    rng.choice(4, n, p=np.append(bands, s60))],
+                "gender": np.where(rng.random(n) < sp["gender_missing_share"], "", gender),
+                "q_safety": _answer(np.full(n, safety), rng, sp),
+                "q_trust_police": _answer(np.full(n, trust), rng, sp),
+                "q_participation": _answer(np.full(n, part), rng, sp),
+                "q_satisfaction": _answer(np.full(n, sat), rng, sp),
+                "q_knows_grid_worker": np.where(rng.random(n) < p_grid, "yes", "no"),
+                "completed": "true",
+            }))
+    if not rows:
+        return pd.DataFrame()
+    return _invalidate(pd.concat(rows, ignore_index=True), rng, sp["invalid_share"])
+
+
+def _invalidate(s: pd.DataFrame, rng: np.random.Generator, share: float) -> pd.DataFrame:
+    """About `share` of questionnaires are invalid: not completed (later items blank) or an item out of range."""
+    items = ["q_safety", "q_trust_police", "q_participation", "q_satisfaction"]
+    s = s.astype({c: object for c in items})
+    s["_invalid"] = ""
+    bad = np.flatnonzero(rng.random(len(s)) < share)
+    for i in bad:
+        if rng.random() < 0.5:
+            s.loc[i, "completed"] = "false"
+            s.loc[i, items[int(rng.integers(1, 4)):]] = ""
+            s.loc[i, "_invalid"] = "completed"
+        else:
+            item = items[int(rng.integers(0, 4))]
+            s.loc[i, item] = int(rng.choice([0, 6, 9]))
+            s.loc[i, "_invalid"] = item
+    return s
+
+
+def active_orgs_on(orgs: pd.DataFrame, i: int, day: np.datetime64) -> int:
+    """Mass-prevention organizations of village i active on a day."""
+    o = orgs[(orgs["v"] == i) & (orgs["org_type"] != "police_post")]
+    alive = (o["established_on"] <= day) & (o["dissolved_on"].isna() | (o["dissolved_on"] > day))
+    return int(alive.sum())

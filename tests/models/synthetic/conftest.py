@@ -1,0 +1,36 @@
+"""Tiny generated counties shared by the generator tests (generated once per test session)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+
+def generate(out: Path, villages: int = 40, years: int = 2, seed: int = 7, dirty_rate: float = 0.02,
+             gb18030: tuple[str, ...] = (), overrides: dict | None = None) -> Path:
+    """Generate in-process (no Spark) and return the landing folder."""
+    from models.synthetic import code_labels, load_params
+    from models.synthetic.county import Request, merge_truth, prepare_out, run_local, summarize
+
+    req = Request(out=out, villages=villages, years=years, seed=seed, start=date(2021, 1, 1),
+                  dirty_rate=dirty_rate, gb18030=gb18030)
+    prepare_out(out, overwrite=False)
+    params = load_params(overrides=overrides)
+    results = run_local(req, params, code_labels())
+    merge_truth(out, len(results))
+    summarize(out, req, results)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_county(tmp_path_factory) -> Path:
+    """40 villages x 2 years, 2% dirty rows, villages and incidents in GB18030."""
+    return generate(tmp_path_factory.mktemp("county") / "landing", gb18030=("villages", "incidents"))
+
+
+@pytest.fixture(scope="session")
+def effects_county(tmp_path_factory) -> Path:
+    """A larger clean county for the structural effects (120 villages x 4 years)."""
+    return generate(tmp_path_factory.mktemp("effects") / "landing", villages=120, years=4, seed=11, dirty_rate=0.0)
