@@ -1,0 +1,101 @@
+"""`rural-risk score`: risk of every village for the next period with the registered champion."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from jobs.context import RunContext
+
+HELP = "score every village's risk for the period after the last complete one (champion model)"
+
+RISK = "gold.village_risk"
+AUDIT = "gold.township_audit"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+        help="score the period after the last complete period of this date "
+        "(default: the period after the latest one with features)",
+    )
+
+
+def score(ctx: RunContext, as_of: date | None = None) -> Any:
+    """Write gold.village_risk for the predicted period and gold.township_audit; return the risk rows."""
+    from pyspark.sql import functions as F
+
+    from features.periods import next_period
+    from jobs.train import resolve_as_of
+    from models import registry
+    from models.panel import build_panel, villages_frame
+    from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
+
+    conf = ctx.settings.section("models")
+    grain = str(ctx.settings.get("period", "month"))
+    spark, lh = ctx.spark, ctx.lakehouse
+    champ = registry.current_champion(spark, lh)
+    if champ is None:
+        raise registry.ArtifactError("ops.model_registry holds no champion: run `rural-risk train` first")
+    model = registry.load_artifact(champ.artifact_path)
+    as_of = resolve_as_of(ctx, as_of)
+    sc = conf["scoring"]
+    with ctx.stage(f"score with {champ.version}") as st:
+        panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True)
+        rows = panel.filter(F.col("period_start") == F.lit(last))
+        n = rows.count()
+        scored = score_spark(rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]))
+        ranked = rank_and_flag(scored, float(sc["flag_share"]), n)
+        predicted = next_period(last, grain)
+        villages = villages_frame(spark, lh)
+        risk = risk_table(ranked, villages, predicted, champ.version, ctx.run_id)
+        lh.create(spark, RISK, RISK_SCHEMA, comment="Village risk for the next period (champion model)")
+        (
+            risk.select(*[f.name for f in RISK_SCHEMA.fields]).write.format("delta").mode("overwrite")
+            .option("replaceWhere", f"period_start = DATE'{predicted.isoformat()}'")
+            .save(lh.path(RISK))
+        )
+        st.done(rows=n, detail=f"period {predicted}, features of {last}")
+    with ctx.stage("township audit") as st:
+        audit_rows = write_audit(ctx, champ.model, float(sc["flag_share"]), predicted)
+        st.done(rows=audit_rows)
+    return lh.read(spark, RISK).filter(F.col("period_start") == F.lit(predicted))
+
+
+def write_audit(ctx: RunContext, model_name: str, flag_share: float, predicted: date) -> int:
+    """Township audit over the champion's backtest periods plus the newly scored period."""
+    from pyspark.sql import functions as F
+
+    from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    scored = (
+        lh.read(spark, RISK)
+        .filter(F.col("period_start") == F.lit(predicted))
+        .select("township_id", "period_start", F.col("high_risk").alias("flagged"),
+                F.lit(None).cast("boolean").alias("actual_label"))
+    )
+    parts = [township_audit(scored).withColumn("source", F.lit("scored"))]
+    if lh.exists(spark, "gold.backtest_predictions"):
+        preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == model_name)
+        flagged = flag_backtest(preds, flag_share).select("township_id", "period_start", "flagged", "actual_label")
+        parts.append(township_audit(flagged).withColumn("source", F.lit("backtest")))
+    audit = parts[0]
+    for p in parts[1:]:
+        audit = audit.unionByName(p)
+    audit = audit.select(
+        *[c for c in ("township_id", "period_start", "villages", "flagged", "flag_rate",
+                      "actual_high_risk_rate", "recall", "source")],
+        F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
+    )
+    lh.create(spark, AUDIT, AUDIT_SCHEMA, comment="Per township: flag rate vs actual high-risk rate, recall")
+    audit.write.format("delta").mode("overwrite").save(lh.path(AUDIT))
+    return lh.read(spark, AUDIT).count()
+
+
+def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    risk = score(ctx, as_of=args.as_of)
+    flagged = risk.filter("high_risk").count()
+    print(f"scored {risk.count()} villages, {flagged} flagged high risk")
+    return 0

@@ -1,0 +1,103 @@
+"""`rural-risk train`: backtest every model, write metrics, register the champion."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from jobs.context import RunContext
+
+HELP = "backtest baselines and classifiers, write metrics, register the champion model"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+        help="train on periods complete by this date (default: the latest period with features)",
+    )
+
+
+def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
+    """The given date, else the shared default when incidents exist, else None (latest features)."""
+    if as_of is not None or not ctx.lakehouse.exists(ctx.spark, "silver.incidents"):
+        return as_of
+    return ctx.resolve_as_of(None)
+
+
+def train(ctx: RunContext, as_of: date | None = None) -> Any:
+    """Backtest, metrics, selection, registry; then the label-source comparison. Returns TrainResult."""
+    from models.panel import build_panel, to_pandas, villages_frame
+    from models.training import area_series, train_run
+
+    conf = ctx.settings.section("models")
+    grain = str(ctx.settings.get("period", "month"))
+    spark, lh = ctx.spark, ctx.lakehouse
+    as_of = resolve_as_of(ctx, as_of)
+    with ctx.stage("collect training panel") as st:
+        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of)
+        panel = to_pandas(panel_df, inputs)
+        st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}")
+    villages = villages_frame(spark, lh)
+    result = train_run(
+        spark, lh, panel, inputs, conf, ctx.run_id, area_series(villages),
+        ctx.stage, ctx.log.info,
+    )
+    if lh.exists(spark, "silver.incidents"):
+        with ctx.stage("label-source comparison (feedback-loop guard)") as st:
+            summary = compare_sources(ctx, panel, result, conf, grain, last)
+            st.done(detail=summary)
+    return result
+
+
+def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain: str, last: date) -> str:
+    """Write gold.label_source_comparison and the label-overlap metrics; return a summary line."""
+    from features.periods import next_period
+    from models.audit import (
+        COMPARISON_SCHEMA,
+        all_source_counts,
+        compare_label_sources,
+        label_overlap,
+        relabel,
+    )
+    from models.training import (
+        METRICS,
+        METRICS_SCHEMA,
+        backtest_config,
+        model_factories,
+        spark_frame,
+        write_overwrite,
+    )
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    fconf = ctx.settings.section("features")
+    weights = {int(k): float(v) for k, v in (fconf.get("severity_weights") or {1: 1, 2: 2, 3: 3, 4: 4}).items()}
+    ls = conf["label_sources"]
+    counts = all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]).toPandas()
+    share = float(ls.get("high_risk_share", 0.10))
+    panel_all = relabel(panel, counts, lambda p: next_period(p, grain), share)
+    cfg = backtest_config(conf)
+    make = model_factories(conf, result.models[result.champion].features)[result.champion]
+    rows = panel[panel["period_start"] == last]
+    cmp = compare_label_sources(
+        result.models[result.champion], make, panel_all, rows,
+        float(conf["scoring"]["flag_share"]), cfg.calibration_periods, cfg.random_state,
+    )
+    cmp = cmp.assign(period_start=next_period(last, grain), model=result.champion, run_id=ctx.run_id)
+    write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA,
+                    "Flags of the scored period: champion on citizen-only vs all-source labels")
+    overlap = label_overlap(panel, panel_all)
+    if len(overlap):
+        df = spark_frame(spark, overlap.assign(run_id=ctx.run_id), METRICS_SCHEMA)
+        df.write.format("delta").mode("append").save(lh.path(METRICS))
+    changed = int((cmp["flagged_citizen_label"] != cmp["flagged_all_source_label"]).sum())
+    return (
+        f"{changed // 2} of {int(cmp['flagged_citizen_label'].sum())} flags change with all-source labels; mean high-risk label overlap "
+        f"{overlap['value'].mean() if len(overlap) else float('nan'):.2f}"
+    )
+
+
+def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    result = train(ctx, as_of=args.as_of)
+    print(f"champion: {result.champion_version} ({result.note})")
+    return 0

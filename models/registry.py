@@ -1,0 +1,145 @@
+"""Model registry: ops.model_registry rows and joblib artifacts under <lakehouse>/_artifacts/models/.
+
+One row per model fit by a training run. `role` is champion for the one the scorer uses and
+challenger for the rest; the current champion is the champion row of the latest run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.lakehouse import Lakehouse
+from models.classifiers import RiskModel
+
+REGISTRY = "ops.model_registry"
+
+REGISTRY_SCHEMA = T.StructType(
+    [
+        T.StructField("version", T.StringType(), False),
+        T.StructField("model", T.StringType(), False),
+        T.StructField("kind", T.StringType(), False),
+        T.StructField("role", T.StringType(), False),
+        T.StructField("params", T.StringType(), True),
+        T.StructField("features", T.ArrayType(T.StringType()), True),
+        T.StructField("label", T.StringType(), True),
+        T.StructField("train_start", T.DateType(), True),
+        T.StructField("train_end", T.DateType(), True),
+        T.StructField("calibration_start", T.DateType(), True),
+        T.StructField("metrics", T.MapType(T.StringType(), T.DoubleType()), True),
+        T.StructField("selection_note", T.StringType(), True),
+        T.StructField("artifact_path", T.StringType(), False),
+        T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True),
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("created_at", T.TimestampType(), False),
+    ]
+)
+
+
+class ArtifactError(ValueError):
+    """An artifact is missing, unreadable, or the registry holds no champion."""
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    version: str
+    model: str
+    role: str
+    artifact_path: str
+    features: list[str]
+
+
+def artifact_dir(lakehouse: Lakehouse, version: str) -> str:
+    return f"{lakehouse.root}/_artifacts/models/{version}"
+
+
+def _local(path: str) -> str:
+    if path.startswith("file:"):
+        return path.removeprefix("file:").replace("///", "/", 1) if path.startswith("file:///") else path[5:]
+    if "://" in path:
+        # Artifacts are written with plain file IO: a remote lakehouse needs a mounted path.
+        raise ArtifactError(f"artifact path {path} is not on a local or mounted file system")
+    return path
+
+
+def save_artifact(model: RiskModel, lakehouse: Lakehouse, version: str) -> str:
+    import joblib
+
+    folder = _local(artifact_dir(lakehouse, version))
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.joblib")
+    joblib.dump(model, path)
+    return path
+
+
+def load_artifact(path: str) -> RiskModel:
+    import joblib
+
+    local = _local(path)
+    if not os.path.exists(local):
+        raise ArtifactError(f"model artifact {path} does not exist (train again, or restore it)")
+    model = joblib.load(local)
+    if not isinstance(model, RiskModel):
+        raise ArtifactError(f"artifact {path} holds a {type(model).__name__}, expected a RiskModel")
+    return model
+
+
+def registry_row(
+    model: RiskModel,
+    version: str,
+    role: str,
+    artifact_path: str,
+    metrics: dict[str, float],
+    input_versions: dict[str, int | None],
+    run_id: str,
+    label: str,
+    note: str = "",
+) -> dict[str, Any]:
+    def d(s: str | None) -> date | None:
+        return date.fromisoformat(s) if s else None
+
+    train = model.train_periods or (None, None)
+    cal = model.calibration_periods or (None, None)
+    return {
+        "version": version, "model": model.name, "kind": model.kind, "role": role,
+        "params": json.dumps(model.params, sort_keys=True, default=str),
+        "features": list(model.features), "label": label,
+        "train_start": d(train[0]), "train_end": d(train[1]), "calibration_start": d(cal[0]),
+        "metrics": {k: float(v) for k, v in metrics.items() if v == v},
+        "selection_note": note, "artifact_path": artifact_path,
+        "input_versions": {k: int(v) for k, v in input_versions.items() if v is not None},
+        "run_id": run_id, "created_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+
+
+def append(spark: SparkSession, lakehouse: Lakehouse, rows: list[dict[str, Any]]) -> None:
+    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, comment="Trained risk models, one row per fit")
+    df = spark.createDataFrame(rows, schema=REGISTRY_SCHEMA)
+    df.write.format("delta").mode("append").save(lakehouse.path(REGISTRY))
+
+
+def read(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
+    return lakehouse.read(spark, REGISTRY) if lakehouse.exists(spark, REGISTRY) else None
+
+
+def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
+    """The champion row of the latest training run, or None before the first run."""
+    reg = read(spark, lakehouse)
+    if reg is None:
+        return None
+    row = (
+        reg.filter(F.col("role") == "champion")
+        .orderBy(F.col("created_at").desc(), F.col("run_id").desc())
+        .select("version", "model", "role", "artifact_path", "features")
+        .first()
+    )
+    if row is None:
+        return None
+    return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]))
