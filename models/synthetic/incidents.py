@@ -117,7 +117,7 @@ def build_incidents(w: World, v: pd.DataFrame, rng: np.random.Generator, start_y
 
     r = p["response"]
     terrain = v["terrain"].to_numpy()[vi]
-    per_km = np.vectorize(r["per_km"].get)(terrain)
+    per_km = pd.Series(terrain, dtype=object).map(r["per_km"]).to_numpy(float)
     post = np.where(v["has_police_post"].to_numpy()[vi], r["post_factor"], 1.0)
     minutes = (r["base_minutes"] + per_km * v["road_km_police"].to_numpy()[vi] * post) * np.exp(
         -r["strength_effect"] * v["org_strength"].to_numpy()[vi] + rng.normal(0, r["noise_sd"], n))

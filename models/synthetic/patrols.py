@@ -41,7 +41,7 @@ def build_patrols(w: World, v: pd.DataFrame, rng: np.random.Generator, params: d
         sel = a == j
         names, probs = list(c["mode"]), np.array(list(c["mode"].values()), float)
         modes[sel] = np.array(names)[rng.choice(len(names), int(sel.sum()), p=probs / probs.sum())]
-    speed = np.vectorize(pp["speed_kmh"].get)(modes.astype(str))
+    speed = pd.Series(modes, dtype=object).map(pp["speed_kmh"]).to_numpy(float)
     lo_m, hi_m = pp["moving_share"]
     dist = np.round(speed * seconds / 3600 * rng.uniform(lo_m, hi_m, n), 1)
     dist = np.where(rng.random(n) < pp["distance_missing_share"], np.nan, dist)

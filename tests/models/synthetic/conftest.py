@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 
@@ -32,5 +33,24 @@ def small_county(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def effects_county(tmp_path_factory) -> Path:
-    """A larger clean county for the structural effects (120 villages x 4 years)."""
-    return generate(tmp_path_factory.mktemp("effects") / "landing", villages=120, years=4, seed=11, dirty_rate=0.0)
+    """A larger clean county for the structural effects (120 villages x 4 years, a bigger survey)."""
+    return generate(tmp_path_factory.mktemp("effects") / "landing", villages=120, years=4, seed=11, dirty_rate=0.0,
+                    overrides={"survey": {"responses_per_wave": 1200, "villages_per_wave": 60}})
+
+
+@pytest.fixture(scope="session")
+def make_county():
+    """The in-process generator as a function, for experiments with parameter overrides."""
+    return generate
+
+
+def read_incidents(root: Path) -> pd.DataFrame:
+    """Latest version of every landed incident (clean counties only)."""
+    files = sorted((root / "incidents").rglob("*.csv"))
+    inc = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True)
+    return inc.sort_values("updated_at").drop_duplicates("incident_id", keep="last")
+
+
+@pytest.fixture(scope="session")
+def incidents_of():
+    return read_incidents
