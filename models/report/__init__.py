@@ -1,0 +1,1 @@
+"""The command-centre report: gather tables (data), draw charts (charts), render HTML (render)."""

@@ -1,0 +1,191 @@
+"""Gather what the command-centre report shows, as small pandas frames (None: table missing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from jobs.lakehouse import Lakehouse
+
+ACTORS = ("police", "auxiliary_police", "joint_defense", "volunteer", "security_company",
+          "village_committee")
+
+
+class ReportInputError(ValueError):
+    """The report cannot be built: gold.village_risk (its one required table) is missing or empty."""
+
+
+@dataclass
+class ReportData:
+    period_start: date
+    risk: pd.DataFrame  # the scored period, one row per village, with planned hours per actor
+    villages: pd.DataFrame | None = None  # village_id, longitude, latitude, township_id
+    plan: pd.DataFrame | None = None
+    capacity: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
+    trends: pd.DataFrame | None = None  # township_name, period_start, incidents
+    governance: pd.DataFrame | None = None  # township_name, subject, organization, resource, mechanism, capacity_index
+    metrics: pd.DataFrame | None = None
+    reliability: pd.DataFrame | None = None  # model, bin, rows, predicted, observed
+    audit: pd.DataFrame | None = None
+    quarantine: pd.DataFrame | None = None  # source, reason, rows
+    ingest: pd.DataFrame | None = None
+    missing: list[str] = field(default_factory=list)
+
+
+class _Reader:
+    def __init__(self, spark: SparkSession, lakehouse: Lakehouse) -> None:
+        self.spark, self.lakehouse, self.missing = spark, lakehouse, []
+
+    def __call__(self, name: str) -> DataFrame | None:
+        if self.lakehouse.exists(self.spark, name):
+            return self.lakehouse.read(self.spark, name)
+        self.missing.append(name)
+        return None
+
+
+def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -> ReportData:
+    """Read every table the report shows; optional tables that are missing become None."""
+    from pyspark.sql import functions as F
+
+    read = _Reader(spark, lakehouse)
+    risk_all = read("gold.village_risk")
+    if risk_all is None:
+        raise ReportInputError("the report needs gold.village_risk: run `rural-risk score` first")
+    period = risk_all.agg(F.max("period_start").alias("p")).first()["p"]
+    if period is None:
+        raise ReportInputError("gold.village_risk is empty: run `rural-risk score` first")
+    at_period = F.col("period_start") == F.lit(period)
+    risk = risk_all.filter(at_period).toPandas().sort_values("rank").reset_index(drop=True)
+    data = ReportData(period_start=period, risk=risk)
+
+    villages = read("silver.villages")
+    if villages is not None:
+        data.villages = villages.select(
+            "village_id", "village_name", "township_id", "township_name", "longitude", "latitude"
+        ).toPandas()
+    plan = read("gold.patrol_plan")
+    if plan is not None:
+        data.plan = plan.filter(at_period).toPandas()
+    cap = read("gold.patrol_capacity_used")
+    if cap is not None:
+        data.capacity = cap.filter(at_period).toPandas()
+    comp = read("gold.allocation_backtest")
+    if comp is not None:
+        data.comparison = comp.toPandas()
+    data.trends = _trends(read, trend_periods)
+    gov = read("gold.governance_index")
+    if gov is not None:
+        data.governance = _governance(gov, villages, risk)
+    metrics = read("gold.model_metrics")
+    if metrics is not None:
+        m = metrics.toPandas()
+        data.metrics = m[m["period_start"].notna()] if "period_start" in m else m
+        data.reliability = _reliability(m)
+    audit = read("gold.township_audit")
+    if audit is not None:
+        last = audit.agg(F.max("period_start").alias("p")).first()["p"]
+        data.audit = audit.filter(F.col("period_start") == F.lit(last)).toPandas()
+    q = read("ops.quarantine")
+    if q is not None:
+        data.quarantine = (
+            q.select("source", F.explode_outer("reasons").alias("reason"))
+            .groupBy("source", "reason").agg(F.count(F.lit(1)).alias("rows"))
+            .orderBy("source", F.col("rows").desc()).toPandas()
+        )
+    log = read("ops.ingest_log")
+    if log is not None:
+        data.ingest = (
+            log.groupBy("source").agg(
+                F.count(F.lit(1)).alias("files"),
+                *[F.sum(c).alias(c) for c in ("rows_read", "rows_accepted", "rows_quarantined",
+                                              "rows_duplicate")],
+            ).orderBy("source").toPandas()
+        )
+    data.missing = read.missing
+    _attach_plan(data)
+    return data
+
+
+def _trends(read: _Reader, periods: int) -> pd.DataFrame | None:
+    """Incidents per township and month (false alarms left out) over the latest periods."""
+    from pyspark.sql import functions as F
+
+    incidents, villages = read("silver.incidents"), read("silver.villages")
+    if incidents is None or villages is None:
+        return None
+    real = ~F.coalesce(F.col("is_false_alarm"), F.lit(False))
+    monthly = (
+        incidents.filter(real)
+        .select("village_id", F.to_date(F.date_trunc("month", F.coalesce("occurred_at", "reported_at"))).alias("period_start"))
+        .join(villages.select("village_id", "township_name"), on="village_id", how="inner")
+        .groupBy("township_name", "period_start").agg(F.count(F.lit(1)).alias("incidents"))
+        .toPandas()
+    )
+    keep = sorted(monthly["period_start"].dropna().unique())[-periods:]
+    return monthly[monthly["period_start"].isin(keep)].sort_values(["township_name", "period_start"])
+
+
+def _governance(gov: DataFrame, villages: DataFrame | None, risk: pd.DataFrame) -> pd.DataFrame:
+    """Mean of the four governance dimensions per township, latest period of the index."""
+    from pyspark.sql import functions as F
+
+    last = gov.agg(F.max("period_start").alias("p")).first()["p"]
+    g = gov.filter(F.col("period_start") == F.lit(last)).select(
+        "village_id", "subject", "organization", "resource", "mechanism", "capacity_index").toPandas()
+    names = (villages.select("village_id", "township_name").toPandas() if villages is not None
+             else risk[["village_id", "township_name"]])
+    g = g.merge(names, on="village_id", how="inner")
+    out = g.groupby("township_name")[["subject", "organization", "resource", "mechanism", "capacity_index"]]
+    return out.mean().reset_index().assign(period_start=last)
+
+
+def _reliability(m: pd.DataFrame) -> pd.DataFrame | None:
+    if "bin" not in m.columns:
+        return None
+    r = m[m["metric"].isin(["reliability_rows", "reliability_predicted", "reliability_observed"])]
+    if r.empty:
+        return None
+    wide = r.pivot_table(index=["model", "bin"], columns="metric", values="value", aggfunc="first")
+    wide = wide.rename(columns=lambda c: c.removeprefix("reliability_")).reset_index()
+    return wide.dropna(subset=["predicted", "observed"])
+
+
+def _attach_plan(data: ReportData) -> None:
+    """Planned hours per actor type (columns hours_<actor>) and stops on each risk row."""
+    r = data.risk
+    for a in ACTORS:
+        r[f"hours_{a}"] = 0.0
+    r["stops"] = 0
+    if data.plan is None or data.plan.empty:
+        return
+    wide = data.plan.pivot_table(index="village_id", columns="actor_type", values="hours", aggfunc="sum")
+    for a in ACTORS:
+        if a in wide.columns:
+            r[f"hours_{a}"] = r["village_id"].map(wide[a]).fillna(0.0).astype(float)
+    r["stops"] = r["village_id"].map(data.plan.groupby("village_id")["stops"].sum()).fillna(0).astype(int)
+
+
+def summary_numbers(data: ReportData) -> dict[str, Any]:
+    """Key numbers embedded in the page as JSON (tests compare them with the tables)."""
+    r = data.risk
+    out: dict[str, Any] = {
+        "period_start": data.period_start.isoformat(),
+        "villages": int(len(r)),
+        "flagged": int(r["high_risk"].fillna(False).sum()),
+        "planned_hours": {a: round(float(r[f"hours_{a}"].sum()), 4) for a in ACTORS},
+        "missing_tables": list(data.missing),
+    }
+    if data.quarantine is not None:
+        out["quarantine"] = {f"{s}|{x}": int(n) for s, x, n in data.quarantine[["source", "reason", "rows"]]
+                             .itertuples(index=False)}
+    if data.comparison is not None and not data.comparison.empty:
+        out["plan_comparison"] = {k: round(float(v), 6) for k, v in
+                                  data.comparison.groupby("strategy")["actual_prevented"].sum().items()}
+    return out
