@@ -1,0 +1,112 @@
+"""One source's batch (its new files of this run): parse -> bronze -> checked -> silver candidates.
+
+Pure transforms over DataFrames; nothing is written here, so a batch that fails its
+checks leaves every table as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from features.landing.conform import resolve_villages, split_versions, to_silver, village_checks
+from features.landing.reading import LandedFile, ReadOptions, file_parser, output_columns
+from features.landing.rules import TableSpec, check_columns, typed_frame, with_checks
+
+MALFORMED = "malformed_line"
+
+
+def parse_schema(opts: ReadOptions) -> T.StructType:
+    return T.StructType([
+        T.StructField(c, T.LongType() if c == "_line" else T.StringType(), True)
+        for c in output_columns(opts)
+    ])
+
+
+def parse_files(spark: SparkSession, files: Sequence[LandedFile], encoding: str,
+                opts: ReadOptions) -> DataFrame:
+    """Rows of every file (one Spark task per file) plus error marker rows."""
+    listing = spark.createDataFrame(
+        [(f.path, f.file, f.file_hash, encoding) for f in files],
+        "path string, file string, file_hash string, encoding string",
+    )
+    return (listing.repartition(max(1, len(files)), "file")
+            .mapInPandas(file_parser(opts), parse_schema(opts)))
+
+
+def to_bronze(parsed: DataFrame, opts: ReadOptions, bronze: T.StructType, run_id: str,
+              ingested_at: datetime) -> DataFrame:
+    """Parsed rows (errors removed) in the bronze table's schema."""
+    lineage = {
+        "_source": F.lit(opts.source), "_run_id": F.lit(run_id),
+        "_ingested_at": F.lit(ingested_at).cast(T.TimestampType()),
+    }
+    return parsed.filter(F.col("_error").isNull()).select(
+        *[lineage.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in bronze.fields]
+    )
+
+
+def check_rows(bronze: DataFrame, spec: TableSpec, codes: Mapping, bbox: Mapping[str, float],
+               villages: DataFrame, snap_km: float, ingest_time: datetime,
+               carry: Sequence[str]) -> tuple[DataFrame, list[str]]:
+    """Well-formed rows typed, villages resolved, one boolean column per check and
+    `_reasons`; returns the frame and the check names (the suite's expectations)."""
+    typed = typed_frame(bronze.filter(F.col("_raw").isNull()), spec, codes,
+                        carry=["_file", "_file_hash", "_line", "_extra", *carry])
+    typed = resolve_villages(typed, spec.village, villages, snap_km)
+    checks = {**check_columns(spec, codes, bbox, ingest_time), **village_checks(spec.village)}
+    return with_checks(typed, checks), list(checks)
+
+
+def quarantine_rows(bronze: DataFrame, checked: DataFrame, fields: Sequence[str],
+                    carry: Sequence[str], source: str, run_id: str, at: datetime) -> DataFrame:
+    """Malformed lines and rows with at least one reason, with the bronze record as JSON."""
+    stamp = F.lit(at).cast(T.TimestampType())
+    malformed = bronze.filter(F.col("_raw").isNotNull()).select(
+        "_file", "_file_hash", "_line",
+        F.to_json(F.struct(F.col("_raw"))).alias("record"),
+        F.array(F.lit(MALFORMED)).alias("reasons"),
+    )
+    record = F.to_json(F.struct(*[F.col(f"_in_{f}").alias(f) for f in fields],
+                                *[F.col(c) for c in carry], F.col("_extra")))
+    bad = checked.filter(F.size("_reasons") > 0).select(
+        "_file", "_file_hash", "_line", record.alias("record"), F.col("_reasons").alias("reasons"),
+    )
+    return malformed.unionByName(bad).select(
+        F.lit(source).alias("source"), F.col("_file").alias("file"), F.col("_file_hash").alias("file_hash"),
+        F.col("_line").alias("line"), "record", "reasons",
+        F.lit(run_id).alias("run_id"), stamp.alias("quarantined_at"),
+    )
+
+
+def silver_candidates(checked: DataFrame, spec: TableSpec, silver: DataFrame, run_id: str,
+                      ingest_time: datetime) -> DataFrame:
+    """Accepted rows in the silver schema with `_dup` and `_wins` marks."""
+    accepted = checked.filter(F.size("_reasons") == 0)
+    return split_versions(to_silver(accepted, spec, run_id, ingest_time), silver, spec)
+
+
+def file_counts(bronze: DataFrame, checked: DataFrame, candidates: DataFrame) -> dict[str, dict[str, int]]:
+    """Per file: rows read, quarantined, duplicate, accepted (read = the other three)."""
+    read = bronze.groupBy(F.col("_file").alias("file")).agg(
+        F.count(F.lit(1)).alias("rows_read"),
+        F.sum(F.col("_raw").isNotNull().cast("long")).alias("malformed"))
+    bad = checked.filter(F.size("_reasons") > 0).groupBy(F.col("_file").alias("file")).agg(
+        F.count(F.lit(1)).alias("bad"))
+    dup = candidates.groupBy(F.col("_file").alias("file")).agg(
+        F.sum(F.col("_dup").cast("long")).alias("rows_duplicate"),
+        F.sum((~F.col("_dup")).cast("long")).alias("rows_accepted"))
+    rows = (read.join(bad, on="file", how="left").join(dup, on="file", how="left").collect())
+    out = {}
+    for r in rows:
+        out[r["file"]] = {
+            "rows_read": int(r["rows_read"]),
+            "rows_quarantined": int(r["malformed"] or 0) + int(r["bad"] or 0),
+            "rows_duplicate": int(r["rows_duplicate"] or 0),
+            "rows_accepted": int(r["rows_accepted"] or 0),
+        }
+    return out

@@ -1,0 +1,148 @@
+"""Great Expectations suites built from conf/expectations/<table>.yaml and run on every batch.
+
+The expectations are the same checks as the row-level reason columns of
+features/landing/rules.py (one expectation per check, named by its reason code in the
+expectation's meta), validated on the typed batch before it is split into accepted and
+quarantined rows. `agreement` compares GX's unexpected counts with the rows the Spark
+checks flag; ingestion logs any difference. GX is imported inside functions: it is slow
+to import and only ingestion needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.landing.rules import ColumnRule, TableSpec, check_column_name, range_ok
+
+
+@dataclass
+class BatchValidation:
+    """Outcome of one suite on one batch."""
+
+    suite: str
+    success: bool
+    evaluated: int
+    failed: list[str] = field(default_factory=list)  # checks below `mostly`
+    unexpected: dict[str, int] = field(default_factory=dict)  # check -> GX unexpected count
+
+
+def _native(check: str, rule: ColumnRule | None, codes: Mapping[str, Any], bbox: Mapping[str, float]):
+    """A built-in GX expectation for a check when one fits (else None: the boolean check column)."""
+    import great_expectations.expectations as gxe
+
+    reason, _, tag = check.partition("|")
+    if rule is None or (tag and not tag.startswith("range:")):
+        return None
+    if reason.startswith("missing_required:"):
+        return gxe.ExpectColumnValuesToNotBeNull(column=f"_in_{rule.name}")
+    if check.startswith(f"{rule.range_reason}|range:"):
+        lo, hi = rule.min, rule.max
+        if rule.bbox:
+            lo, hi = float(bbox[f"{rule.bbox}_min"]), float(bbox[f"{rule.bbox}_max"])
+        return gxe.ExpectColumnValuesToBeBetween(column=rule.name, min_value=lo, max_value=hi)
+    if reason.startswith("bad_code:"):
+        allowed = sorted({str(c) for c in (codes[rule.codes] or {})})
+        return gxe.ExpectColumnValuesToBeInSet(column=rule.name, value_set=allowed)
+    return None
+
+
+def _rule_for(check: str, spec: TableSpec) -> ColumnRule | None:
+    head = check.split("|", 1)
+    name = head[1].split(":", 1)[1] if len(head) == 2 and head[1].startswith("range:") else None
+    name = name or (head[0].split(":", 1)[1] if ":" in head[0] else None)
+    try:
+        return spec.column(name) if name else None
+    except KeyError:
+        return None
+
+
+def build_suite(spec: TableSpec, checks: list[str], codes: Mapping[str, Any],
+                bbox: Mapping[str, float], mostly: float):
+    """One ExpectationSuite for a silver table: one expectation per check."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    suite = gx.ExpectationSuite(name=spec.table)
+    for check in checks:
+        rule = _rule_for(check, spec)
+        exp = _native(check, rule, codes, bbox)
+        if exp is None:
+            exp = gxe.ExpectColumnValuesToBeInSet(column=check_column_name(check), value_set=[True])
+        exp.mostly = mostly
+        exp.meta = {"check": check, "reason": check.split("|", 1)[0]}
+        suite.add_expectation(exp)
+    return suite
+
+
+class Validator:
+    """An ephemeral GX context with a Spark dataframe data source and a Data Docs site."""
+
+    def __init__(self, docs_dir: str | Path | None) -> None:
+        import great_expectations as gx
+
+        self.context = gx.get_context(mode="ephemeral")
+        self.docs_dir = Path(docs_dir).resolve() if docs_dir else None
+        if self.docs_dir:
+            self.context.add_data_docs_site(
+                site_name="rural_risk",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                      "base_directory": str(self.docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        self.datasource = self.context.data_sources.add_spark(name="landing_batches")
+
+    def validate(self, df: DataFrame, spec: TableSpec, checks: list[str], codes: Mapping[str, Any],
+                 bbox: Mapping[str, float], mostly: float, run_name: str) -> BatchValidation:
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        asset = self.datasource.add_dataframe_asset(name=spec.source)
+        batch_def = asset.add_batch_definition_whole_dataframe(f"{spec.source}_batch")
+        suite = self.context.suites.add(build_suite(spec, checks, codes, bbox, mostly))
+        vd = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{spec.table} batch", data=batch_def, suite=suite)
+        )
+        result = vd.run(batch_parameters={"dataframe": df}, result_format="SUMMARY",
+                        run_id=RunIdentifier(run_name=run_name))
+        out = BatchValidation(suite=spec.table, success=bool(result.success),
+                              evaluated=int(result.statistics.get("evaluated_expectations", 0)))
+        for r in result.results:
+            check = r.expectation_config.meta["check"]
+            out.unexpected[check] = int((r.result or {}).get("unexpected_count") or 0)
+            if not r.success:
+                out.failed.append(check)
+        return out
+
+    def build_docs(self) -> str | None:
+        if not self.docs_dir:
+            return None
+        self.context.build_data_docs()
+        return str(self.docs_dir / "index.html")
+
+
+def spark_counts(checked: DataFrame, checks: list[str]) -> dict[str, int]:
+    """Rows each Spark check flags (check column is false)."""
+    if not checks:
+        return {}
+    aggs = [F.sum(F.when(F.col(check_column_name(c)) == F.lit(False), 1).otherwise(0)).alias(f"c{i}")
+            for i, c in enumerate(checks)]
+    row = checked.agg(*aggs).first()
+    return {c: int(row[f"c{i}"] or 0) for i, c in enumerate(checks)}
+
+
+def agreement(gx_result: BatchValidation, counts: Mapping[str, int]) -> list[str]:
+    """Checks where GX and the Spark reason columns disagree (empty = they agree)."""
+    return [f"{c}: GX {n} vs Spark {counts.get(c, 0)}" for c, n in sorted(gx_result.unexpected.items())
+            if n != counts.get(c, 0)]
+
+
+__all__ = ["BatchValidation", "Validator", "agreement", "build_suite", "range_ok", "spark_counts"]

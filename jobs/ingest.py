@@ -1,0 +1,330 @@
+"""`rural-risk ingest`: landing -> bronze -> silver, exactly once, bad rows to ops.quarantine."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobs.context import RunContext
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+HELP = "load landing files into bronze and silver exactly once; bad rows go to ops.quarantine"
+SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
+
+
+class BatchFailure(ValueError):
+    """A source's batch failed as a whole (header mismatch, a file mostly bad)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", required=True, metavar="DIR", help="landing zone folder")
+    parser.add_argument("--source", action="append", choices=SOURCES, metavar="NAME",
+                        help=f"only these sources (repeatable; one of {', '.join(SOURCES)})")
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    files_loaded: int = 0
+    files_skipped: int = 0
+    files_rejected: int = 0
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    failed: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    sources: list[SourceSummary] = field(default_factory=list)
+    data_docs: str | None = None
+
+    @property
+    def failed_sources(self) -> list[str]:
+        return [s.source for s in self.sources if s.failed]
+
+    def table(self) -> str:
+        head = ("source", "loaded", "skipped", "rejected", "read", "accepted", "quarantined", "duplicate", "status")
+        rows = [head] + [
+            (s.source, s.files_loaded, s.files_skipped, s.files_rejected, s.rows_read, s.rows_accepted,
+             s.rows_quarantined, s.rows_duplicate, "FAILED" if s.failed else "ok")
+            for s in self.sources
+        ]
+        widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
+        lines = ["  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+                 for r in rows]
+        notes = [f"{s.source}: {m}" for s in self.sources for m in s.messages]
+        return "\n".join([*lines, *notes])
+
+
+def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    summary = ingest(ctx, args.landing, sources=args.source, ingest_time=datetime.now(UTC))
+    print(summary.table())
+    if summary.data_docs:
+        print(f"Data Docs: {summary.data_docs}")
+    return 1 if summary.failed_sources else 0
+
+
+def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = None,
+           ingest_time: datetime | None = None, great_expectations: bool | None = None) -> IngestSummary:
+    """Load the new files of each source (villages first) and return the per-source summary.
+    `ingest_time` is the run's "now" (future-timestamp checks, lineage); the clock when None."""
+    from features.landing.reading import LandingFolderError, list_files
+
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise LandingFolderError(f"landing folder {landing} does not exist or is not a folder")
+    now = (ingest_time or datetime.now(UTC)).astimezone(UTC)
+    conf = ctx.settings.section("ingest")
+    use_gx = conf["quality"]["great_expectations"] if great_expectations is None else great_expectations
+    specs = load_specs()
+    wanted = [s for s in conf["sources"] if sources is None or s in sources]
+    loader = SourceLoader(ctx, conf, now, use_gx)
+    summary = IngestSummary(run_id=ctx.run_id)
+    for source in wanted:
+        files = list_files(landing, source, conf["sources"][source].get("extensions", ["csv"]))
+        with ctx.stage(f"ingest {source}") as st:
+            result = loader.load(source, specs[source], files)
+            st.done(rows=result.rows_read, detail=(
+                f"{result.files_loaded} files loaded, {result.files_skipped} skipped, "
+                f"{result.files_rejected} rejected" + (", FAILED" if result.failed else "")))
+        for msg in result.messages:
+            ctx.log.warning("%s: %s", source, msg)
+        summary.sources.append(result)
+    summary.data_docs = loader.finish()
+    return summary
+
+
+def read_or_empty(ctx: RunContext, name: str, schema: Any) -> DataFrame:
+    if ctx.lakehouse.exists(ctx.spark, name):
+        return ctx.lakehouse.read(ctx.spark, name)
+    return ctx.spark.createDataFrame([], schema)
+
+
+def load_specs() -> dict[str, Any]:
+    from conf import CONF_DIR, load_yaml
+    from features.landing.rules import parse_spec
+
+    return {p.stem: parse_spec(p.stem, load_yaml(p)) for p in sorted((CONF_DIR / "expectations").glob("*.yaml"))}
+
+
+class SourceLoader:
+    """Loads one source's new files: everything is computed and checked first, then written
+    (changed periods, silver, bronze, quarantine, and last the manifest ops.ingest_log)."""
+
+    def __init__(self, ctx: RunContext, conf: dict[str, Any], now: datetime, use_gx: bool) -> None:
+        from conf import load_yaml
+        from features.landing.pseudonym import resolve_key
+
+        self.ctx, self.conf, self.now = ctx, conf, now
+        sec = ctx.settings
+        self.key = resolve_key(str(sec.get("security.pseudonym_key_env", "RURAL_RISK_PSEUDONYM_KEY")),
+                               bool(sec.get("security.allow_dev_key", False)),
+                               sec.get("security.dev_key"), sec.profile)
+        self.codes = load_yaml("codes.yaml")
+        self.grain = str(sec.get("period", "month"))
+        self.validator = None
+        if use_gx:
+            from features.quality import Validator
+
+            self.validator = Validator(conf["quality"].get("data_docs_dir"))
+        zone = ctx.spark.conf.get("spark.sql.session.timeZone")
+        if zone != sec.timezone:
+            raise ValueError(f"Spark session time zone {zone} differs from conf timezone {sec.timezone}: "
+                             "local landing timestamps would be misread")
+
+    def _cache(self, df: DataFrame) -> DataFrame:
+        self._cached.append(df.persist())
+        return df
+
+    def finish(self) -> str | None:
+        return self.validator.build_docs() if self.validator else None
+
+    def _options(self, source: str, spec: Any) -> Any:
+        from features.landing.reading import ReadOptions
+
+        personal = dict(self.conf["personal"]["fields"]) if self.conf["sources"][source].get("personal") else {}
+        return ReadOptions(
+            source=source, format=self.conf["sources"][source]["format"],
+            fields=tuple(spec.names) + tuple(personal), required=tuple(c.name for c in spec.columns if c.required),
+            personal=personal, drop=tuple(self.conf["personal"]["drop"]),
+            extra_patterns=tuple(self.conf["personal"]["extra_patterns"]), key=self.key,
+        )
+
+    def load(self, source: str, spec: Any, files: list[Any]) -> SourceSummary:
+        from features.landing import tables
+
+        out = SourceSummary(source=source)
+        log = read_or_empty(self.ctx, "ops.ingest_log", tables.INGEST_LOG).filter(f"source = '{source}'")
+        seen = {(r["file"], r["file_hash"], r["status"], r["message"]) for r in
+                log.select("file", "file_hash", "status", "message").collect()}
+        loaded = {(f, h) for f, h, st, _ in seen if st == "loaded"}
+        new = [f for f in files if (f.file, f.file_hash) not in loaded]
+        out.files_skipped = len(files) - len(new)
+        if not new:
+            return out
+        opts = self._options(source, spec)
+        self._cached: list[DataFrame] = []
+        try:
+            return self._load_new(source, spec, opts, new, out, seen)
+        finally:
+            for df in self._cached:
+                df.unpersist()
+
+    def _reject(self, rows: list[dict], f: Any, message: str, seen: set) -> None:
+        if (f.file, f.file_hash, "rejected", message) not in seen:
+            rows.append({"source": f.source, "file": f.file, "file_hash": f.file_hash, "size_bytes": f.size_bytes,
+                         "run_id": self.ctx.run_id, "ingested_at": self.now, "status": "rejected",
+                         "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_duplicate": 0,
+                         "message": message})
+
+    def _load_new(self, source: str, spec: Any, opts: Any, new: list[Any], out: SourceSummary,
+                  seen: set) -> SourceSummary:
+        from pyspark.sql import functions as F
+
+        from features.landing import batch as B
+        from features.landing import conform, tables
+
+        spark, run_id = self.ctx.spark, self.ctx.run_id
+        enc = str((self.conf.get("encoding") or {}).get(source, "utf-8"))
+        parsed = self._cache(B.parse_files(spark, new, enc, opts))
+        errors = {r["_file"]: (r["_error_kind"], r["_error"]) for r in
+                  parsed.filter(F.col("_error").isNotNull()).select("_file", "_error", "_error_kind").collect()}
+        by_file = {f.file: f for f in new}
+        log_rows: list[dict] = []
+        fatal: list[str] = []
+        for file, (kind, msg) in sorted(errors.items()):
+            message = f"{file}: {msg}"
+            out.messages.append(message)
+            self._reject(log_rows, by_file[file], message, seen)
+            out.files_rejected += 1
+            if kind == "batch":
+                fatal.append(message)
+        good = [f for f in new if f.file not in errors]
+        bronze_schema = tables.bronze_schema(opts.fields, list(opts.personal))
+        bronze = B.to_bronze(parsed.filter(F.col("_file").isin([f.file for f in good]) if good else F.lit(False)),
+                             opts, bronze_schema, run_id, self.now)
+        bronze = self._cache(bronze)
+        villages = read_or_empty(self.ctx, "silver.villages", "village_id string, longitude double, latitude double")
+        carry = list(opts.personal)
+        checked, checks = B.check_rows(bronze, spec, self.codes, self.conf["bounding_box"], villages,
+                                       float(self.conf["snap_distance_km"]), self.now, carry)
+        checked = self._cache(checked)
+        bf = self.conf["batch_failure"]
+        silver_name = spec.table
+        silver = read_or_empty(self.ctx, silver_name, conform.silver_schema(spec))
+        candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
+        counts = B.file_counts(bronze, checked, candidates)
+        for f in good:
+            c = counts.get(f.file, {"rows_read": 0, "rows_quarantined": 0})
+            share = c["rows_quarantined"] / c["rows_read"] if c["rows_read"] else 0.0
+            if c["rows_read"] >= int(bf["min_rows"]) and share > float(bf["max_bad_share"]):
+                message = (f"{f.file}: {c['rows_quarantined']} of {c['rows_read']} rows fail their checks "
+                           f"({share:.0%} > {float(bf['max_bad_share']):.0%}): batch failure")
+                fatal.append(message)
+                out.messages.append(message)
+                self._reject(log_rows, f, message, seen)
+                out.files_rejected += 1
+        if self.validator is not None and not fatal:
+            fatal += self._validate(checked, spec, checks, counts, out)
+        if fatal:
+            out.failed = True
+            out.messages.append(f"nothing of {source} written in this run ({len(fatal)} batch-level problem(s))")
+            self._write_log(log_rows)
+            return out
+        self._write(source, spec, opts, bronze, checked, candidates, silver, good, counts, log_rows, carry, out)
+        return out
+
+    def _validate(self, checked: DataFrame, spec: Any, checks: list[str], counts: dict,
+                  out: SourceSummary) -> list[str]:
+        """Great Expectations on the typed batch; its verdict counts once the batch is big enough."""
+        from features.quality import agreement, spark_counts
+
+        bf = self.conf["batch_failure"]
+        mostly = 1.0 - float(bf["max_bad_share"])
+        result = self.validator.validate(checked, spec, checks, self.codes, self.conf["bounding_box"],
+                                         mostly, run_name=self.ctx.run_id)
+        diff = agreement(result, spark_counts(checked, checks))
+        if diff:
+            out.messages.append("Great Expectations and the row checks disagree: " + "; ".join(diff))
+        rows = sum(c["rows_read"] for c in counts.values())
+        if not result.success and rows >= int(bf["min_rows"]):
+            return [f"suite {result.suite} failed on the batch: {', '.join(result.failed)} below {mostly:.0%}"]
+        return []
+
+    def _write_log(self, rows: list[dict]) -> None:
+        from features.landing import tables
+
+        if not rows:
+            return
+        lh, spark = self.ctx.lakehouse, self.ctx.spark
+        lh.create(spark, "ops.ingest_log", tables.INGEST_LOG, comment="file manifest: one row per file and run",
+                  constraints=tables.INGEST_LOG_CHECKS)
+        df = spark.createDataFrame(rows, tables.INGEST_LOG)
+        df.write.format("delta").mode("append").save(lh.path("ops.ingest_log"))
+
+    def _append_files(self, name: str, df: DataFrame, schema: Any, files: list[Any], file_col: str,
+                      hash_col: str, comment: str, constraints: dict | None = None) -> None:
+        """Append the rows of these files; rows of the same (file, hash) left by an interrupted
+        earlier run are deleted first, so a retry never doubles them."""
+        from functools import reduce
+
+        from pyspark.sql import functions as F
+
+        lh, spark = self.ctx.lakehouse, self.ctx.spark
+        lh.create(spark, name, schema, comment=comment, constraints=constraints)
+        same = reduce(lambda a, b: a | b, [(F.col(file_col) == f.file) & (F.col(hash_col) == f.file_hash)
+                                           for f in files])
+        if lh.read(spark, name).filter(same).limit(1).count():
+            lh.delta(spark, name).delete(same)
+        df.select(*[f.name for f in schema.fields]).write.format("delta").mode("append").save(lh.path(name))
+
+    def _write(self, source: str, spec: Any, opts: Any, bronze: DataFrame, checked: DataFrame,
+               candidates: DataFrame, silver: DataFrame, good: list[Any], counts: dict,
+               log_rows: list[dict], carry: list[str], out: SourceSummary) -> None:
+        from pyspark.sql import functions as F
+
+        from features.landing import batch as B
+        from features.landing import conform, tables
+
+        spark, lh, run_id = self.ctx.spark, self.ctx.lakehouse, self.ctx.run_id
+        key = list(spec.key)
+        winners = self._cache(candidates.filter(F.col("_wins")).drop("_dup", "_wins"))
+        n_winners = winners.count()
+        if n_winners:
+            old = silver.join(winners.select(*key), on=key, how="left_semi")
+            dates = self.conf["changed_period_columns"][source]
+            periods = conform.changed_periods(winners, old, dates, self.grain, source, run_id)
+            lh.create(spark, "ops.changed_periods", tables.CHANGED_PERIODS,
+                      comment="village-periods whose silver inputs changed, per ingest run")
+            periods.write.format("delta").mode("append").save(lh.path("ops.changed_periods"))
+            lh.create(spark, spec.table, conform.silver_schema(spec), comment=f"{source}: typed, latest version per key",
+                      constraints=conform.silver_constraints(spec))
+            (lh.delta(spark, spec.table).alias("t")
+             .merge(winners.alias("s"), conform.merge_condition(key))
+             .whenMatchedUpdateAll(condition=conform.newer_condition())
+             .whenNotMatchedInsertAll()
+             .execute())
+        if good:
+            self._append_files(f"bronze.{source}", bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
+                               good, "_file", "_file_hash", f"{source} as landed, with lineage")
+            quarantine = B.quarantine_rows(bronze, checked, spec.names, carry, source, run_id, self.now)
+            if quarantine.limit(1).count():
+                self._append_files("ops.quarantine", quarantine, tables.QUARANTINE, good, "file", "file_hash",
+                                   "rejected rows with reason codes", tables.QUARANTINE_CHECKS)
+        for f in good:
+            c = counts.get(f.file, {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_duplicate": 0})
+            log_rows.append({"source": source, "file": f.file, "file_hash": f.file_hash, "size_bytes": f.size_bytes,
+                             "run_id": run_id, "ingested_at": self.now, "status": "loaded", "message": None, **c})
+            out.files_loaded += 1
+            for k in ("rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate"):
+                setattr(out, k, getattr(out, k) + c[k])
+        self._write_log(log_rows)
