@@ -66,3 +66,8 @@ $(AIRFLOW_STAMP): airflow_dags/requirements-airflow.txt
 	@touch $@
 
 airflow: $(AIRFLOW_STAMP)
+
+# Headless Chromium for the report's browser tests (Debian packages); a no-op when present.
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }

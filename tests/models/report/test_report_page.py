@@ -1,0 +1,118 @@
+"""The report page from hand-made frames: escaping, embedded numbers, missing sections, Chromium."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from models.report.browser import load, parse
+from models.report.data import ReportData, _attach_plan
+from models.report.render import write_report
+
+EVIL = 'Dong<script>alert("x")</script>&co'
+MAY = date(2024, 5, 1)
+
+
+def full_data() -> ReportData:
+    villages = pd.DataFrame({
+        "village_id": ["V1", "V2", "V3"], "village_name": [EVIL, "Xicun", "Nancun"],
+        "township_id": ["T1", "T1", "T2"], "township_name": ["East", "East", "South<b>"],
+        "longitude": [113.0, 113.2, 113.1], "latitude": [34.0, 34.1, 34.3],
+    })
+    risk = villages.drop(columns=["longitude", "latitude"]).assign(
+        period_start=MAY, probability=[0.82, 0.1, 0.47], expected_weighted_count=[5.0, 1.0, 3.0],
+        rank=[1, 3, 2], high_risk=[True, False, True],
+        reasons=[["burglaries <up> 40%"], [], ["fights"]], model_version="gbm-v1", run_id="s",
+    ).sort_values("rank").reset_index(drop=True)
+    plan = pd.DataFrame({"village_id": ["V1", "V2", "V3", "V3"],
+                         "actor_type": ["police", "volunteer", "police", "volunteer"],
+                         "hours": [3.0, 2.0, 1.0, 2.0], "stops": [12, 8, 4, 8]})
+    comp = pd.DataFrame({
+        "period_start": [date(2024, 1, 1)] * 3, "model": "gbm",
+        "strategy": ["optimized", "proportional", "equal"], "hours": 8.0,
+        "expected_prevented": [3.1, 2.9, 2.5], "actual_prevented": [2.19, 2.25, 1.89],
+        "actual_weighted_total": 6.0,
+    })
+    data = ReportData(
+        period_start=MAY, risk=risk, villages=villages, plan=plan,
+        capacity=pd.DataFrame({"actor_type": ["police", "volunteer", "volunteer"], "scope": "x",
+                               "scope_id": ["county", "T1", "T2"], "capacity_hours": [4.0, 2.0, 2.0],
+                               "used_hours": [4.0, 2.0, 2.0]}),
+        comparison=comp,
+        trends=pd.DataFrame({"township_name": ["East", "East", "South<b>", "South<b>"],
+                             "period_start": [date(2024, 3, 1), date(2024, 4, 1)] * 2,
+                             "incidents": [4, 6, 1, 2]}),
+        governance=pd.DataFrame({"township_name": ["East", "South<b>"], "subject": [60.0, 30.0],
+                                 "organization": [50.0, 20.0], "resource": [40.0, 70.0],
+                                 "mechanism": [55.0, 25.0], "capacity_index": [51.2, 36.3]}),
+        metrics=pd.DataFrame({"model": ["gbm", "gbm", "gbm"], "period_start": [date(2024, 1, 1),
+                              date(2024, 2, 1), date(2024, 1, 1)],
+                              "metric": ["pei_star", "pei_star", "roc_auc"], "coverage": [0.1, 0.1, None],
+                              "value": [0.5, 0.7, 0.81]}),
+        reliability=pd.DataFrame({"model": "gbm", "bin": [0, 1], "rows": [5.0, 5.0],
+                                  "predicted": [0.1, 0.6], "observed": [0.2, 0.5]}),
+        audit=pd.DataFrame({"township_id": ["T1"], "period_start": [date(2024, 3, 1)], "villages": [2],
+                            "flagged": [1], "flag_rate": [0.5], "actual_high_risk_rate": [0.5],
+                            "recall": [1.0]}),
+        quarantine=pd.DataFrame({"source": ["incidents", "survey"],
+                                 "reason": ["bad_type:severity", "invalid_response"], "rows": [12, 7]}),
+    )
+    _attach_plan(data)
+    return data
+
+
+def test_page_escapes_text_and_embeds_the_numbers(tmp_path):
+    html = write_report(full_data(), "run-1", tmp_path).read_text(encoding="utf-8")
+    assert "<script>alert" not in html
+    assert "Dong&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;co" in html
+    assert "burglaries &lt;up&gt; 40%" in html and "South&lt;b&gt;" in html
+    numbers = json.loads(html.split('id="report-data">')[1].split("</script>")[0])
+    assert numbers["villages"] == 3 and numbers["flagged"] == 2
+    assert numbers["planned_hours"]["police"] == 4.0 and numbers["planned_hours"]["volunteer"] == 4.0
+    assert numbers["quarantine"] == {"incidents|bad_type:severity": 12, "survey|invalid_response": 7}
+    assert numbers["plan_comparison"] == {"optimized": 2.19, "proportional": 2.25, "equal": 1.89}
+    assert "PEI* @ top 10%" in html and "0.600" in html  # mean of 0.5 and 0.7
+
+
+def test_missing_tables_give_plain_not_available_sections(tmp_path):
+    d = full_data()
+    bare = ReportData(period_start=MAY, risk=d.risk, missing=["silver.villages", "ops.quarantine"])
+    _attach_plan(bare)
+    html = write_report(bare, "run-2", tmp_path).read_text(encoding="utf-8")
+    for text in ("Map not available", "Capacity not available", "Comparison not available",
+                 "Trends not available", "Governance profile not available",
+                 "Model metrics not available", "Township audit not available",
+                 "Quarantine counts not available", "silver.villages, ops.quarantine"):
+        assert text in html
+
+
+def test_page_loads_in_chromium_without_console_messages(tmp_path, chromium):
+    data = full_data()
+    page = load(write_report(data, "run-3", tmp_path))
+    assert page.console == [] and page.returncode == 0
+    dom = parse(page.dom)
+    assert [a["id"] for a, _ in dom.find("script")] == ["report-data"]  # the data's <script> is text
+    rows = {a["data-village-id"]: (a, text) for a, text in dom.find("tr") if a.get("data-village-id")}
+    assert set(rows) == {"V1", "V2", "V3"}
+    assert EVIL in rows["V1"][1]
+    for r in data.risk.itertuples():
+        attrs = rows[r.village_id][0]
+        assert float(attrs["data-probability"]) == pytest.approx(r.probability)
+        assert int(attrs["data-rank"]) == r.rank
+    assert float(rows["V3"][0]["data-hours-police"]) == 1.0
+    assert float(rows["V3"][0]["data-hours-volunteer"]) == 2.0
+    circles = {a["data-village-id"]: a["data-flagged"] for a, _ in dom.find("circle") if a.get("data-village-id")}
+    assert circles == {"V1": "true", "V2": "false", "V3": "true"}
+    shown = {a["data-strategy"]: float(a["data-prevented"]) for a, _ in dom.find("tr") if a.get("data-strategy")}
+    assert shown == pytest.approx({"optimized": 2.19, "proportional": 2.25, "equal": 1.89})
+
+
+def test_console_check_catches_a_broken_page(tmp_path, chromium):
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><html><body>"
+                   "<script>undefinedFunction()</script></body></html>", encoding="utf-8")
+    page = load(bad)
+    assert any("undefinedFunction is not defined" in line for line in page.console)
