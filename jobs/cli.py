@@ -16,8 +16,11 @@ from jobs.lakehouse import Lakehouse
 COMMANDS = {
     "generate": "jobs.generate",
     "ingest": "jobs.ingest",
+    "validate": "jobs.validate",
     "features": "jobs.features",
+    "backtest": "jobs.backtest",
     "train": "jobs.train",
+    "promote": "jobs.promote",
     "score": "jobs.score",
     "allocate": "jobs.allocate",
     "report": "jobs.report",
@@ -75,10 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
             p = sub.add_parser(name, help=f"(not available: {module_name} is missing)")
             p.set_defaults(_module=module_name)
             continue
-        p = sub.add_parser(
-            name, help=module.HELP, description=module.HELP,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         _global_options(p, defaults=False)  # global options are accepted after the command too
         module.add_arguments(p)
         p.set_defaults(_module=module_name)
