@@ -74,9 +74,8 @@ def model_factories(conf: Mapping[str, Any], inputs: Sequence[str]) -> dict[str,
     bl, cl = conf["baselines"], conf["classifiers"]
     specs = baseline_specs(bl["moving_average_windows"], bl["hotspot"]["neighbour_weight"])
     out: dict[str, Callable[[], RiskModel]] = {s.name: (lambda s=s: RiskModel.baseline(s)) for s in specs}
-    for kind in ("logistic", "hgb"):
-        if kind in cl:
-            out[kind] = lambda kind=kind: RiskModel.classifier(kind, kind, list(inputs), dict(cl[kind]))
+    for kind in cl.get("enabled", ["logistic", "hgb"]):
+        out[kind] = lambda kind=kind: RiskModel.classifier(kind, kind, list(inputs), dict(cl.get(kind) or {}))
     return out
 
 

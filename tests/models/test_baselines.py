@@ -1,0 +1,89 @@
+"""History signals behind the baselines, computed by hand on three villages and four months."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+from pyspark.sql import types as T
+
+from models.baselines import (
+    NEIGHBOUR_SCHEMA,
+    baseline_specs,
+    neighbour_table,
+    with_history_features,
+)
+
+SCHEMA = T.StructType(
+    [
+        T.StructField("village_id", T.StringType()),
+        T.StructField("township_id", T.StringType()),
+        T.StructField("period_start", T.DateType()),
+        T.StructField("label_weighted_next", T.DoubleType()),
+        T.StructField("label_high_risk_next", T.BooleanType()),
+    ]
+)
+MONTHS = [date(2021, m, 1) for m in (1, 2, 3, 4)]
+# label of month m = weighted count of month m+1; the last month has no label yet
+LABELS = {"A": [2.0, 4.0, 0.0, None], "B": [1.0, 0.0, 3.0, None], "C": [5.0, 5.0, 5.0, None]}
+
+
+def test_history_features_by_hand(spark):
+    rows = [
+        (v, "t1", p, lab, None if lab is None else lab > 2)
+        for v, labels in LABELS.items()
+        for p, lab in zip(MONTHS, labels, strict=True)
+    ]
+    features = spark.createDataFrame(rows, SCHEMA)
+    neighbours = spark.createDataFrame([("A", "B", 1.0), ("B", "A", 1.0)], NEIGHBOUR_SCHEMA)
+    out = with_history_features(
+        features, neighbours, "month", windows=[2], ewm_alpha=0.5, decay=0.5, lags=2
+    )
+    got = {
+        (r["village_id"], r["period_start"].month): (
+            r["hist_prev"], r["hist_ma2"], r["hist_ewm"], r["hist_own_decayed"], r["hist_nb_decayed"]
+        )
+        for r in out.collect()
+    }
+    # A's counts: Feb 2, Mar 4, Apr 0 (January's is unknown); B's: Feb 1, Mar 0, Apr 3
+    expected_a = {
+        1: (0.0, None, None, 0.0, 0.0),
+        2: (2.0, 2.0, 2.0, 2.0, 1.0),
+        3: (4.0, 3.0, (4 + 0.5 * 2) / 1.5, 4 + 0.5 * 2, 0 + 0.5 * 1),
+        4: (0.0, 2.0, (0 + 0.5 * 4 + 0.25 * 2) / 1.75, 0 + 0.5 * 4 + 0.25 * 2, 3 + 0 + 0.25 * 1),
+    }
+    for month, exp in expected_a.items():
+        assert got[("A", month)] == pytest.approx(exp), month
+    assert got[("B", 4)][3:] == pytest.approx((3.25, 2.5))  # B's neighbour is A
+    assert got[("C", 4)] == pytest.approx((5.0, 5.0, 5.0, 5 + 2.5 + 1.25, 0.0))  # no neighbours
+    assert len(got) == 12
+
+
+def test_neighbour_table_knn_within_distance():
+    villages = pd.DataFrame(
+        {
+            "village_id": ["A", "B", "C", "D"],
+            "longitude": [110.0, 110.01, 110.5, 110.0],
+            "latitude": [30.0, 30.0, 30.0, 30.02],
+        }
+    )
+    nb = neighbour_table(villages, k=2, max_distance_km=8.0)
+    a = nb[nb["village_id"] == "A"].set_index("neighbour_id")["weight"]
+    # A-B 0.01 deg of longitude at 30N = 0.964 km; A-D 0.02 deg of latitude = 2.211 km
+    w_b, w_d = 1 / (0.01 * 111.32 * 0.8660254), 1 / (0.02 * 110.57)
+    # (the projection uses the mean latitude 30.005, hence the loose tolerance)
+    assert a.to_dict() == pytest.approx({"B": w_b / (w_b + w_d), "D": w_d / (w_b + w_d)}, rel=1e-3)
+    assert "C" not in set(nb["village_id"])  # 48 km from everyone: no neighbour in range
+    assert nb.groupby("village_id")["weight"].sum().to_numpy() == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_baseline_specs_names_and_weights():
+    specs = {s.name: s.weights for s in baseline_specs([3, 6], neighbour_weight=0.4)}
+    assert specs == {
+        "baseline_prev": (("hist_prev", 1.0),),
+        "baseline_ma3": (("hist_ma3", 1.0),),
+        "baseline_ma6": (("hist_ma6", 1.0),),
+        "baseline_ewm": (("hist_ewm", 1.0),),
+        "baseline_hotspot": (("hist_own_decayed", 1.0), ("hist_nb_decayed", 0.4)),
+    }
