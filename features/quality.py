@@ -85,8 +85,10 @@ class Validator:
 
     def __init__(self, docs_dir: str | Path | None) -> None:
         import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         self.docs_dir = Path(docs_dir).resolve() if docs_dir else None
         if self.docs_dir:
             self.context.add_data_docs_site(

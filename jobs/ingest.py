@@ -209,6 +209,10 @@ class SourceLoader:
             if kind == "batch":
                 fatal.append(message)
         good = [f for f in new if f.file not in errors]
+        if not good:
+            out.failed = bool(fatal)
+            self._write_log(log_rows)
+            return out
         bronze_schema = tables.bronze_schema(opts.fields, list(opts.personal))
         bronze = B.to_bronze(parsed.filter(F.col("_file").isin([f.file for f in good]) if good else F.lit(False)),
                              opts, bronze_schema, run_id, self.now)

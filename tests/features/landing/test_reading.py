@@ -43,7 +43,7 @@ def test_csv_rows_carry_the_physical_line_they_start_on():
 def test_malformed_line_without_personal_columns_keeps_its_text():
     opts = ReadOptions(source="villages", format="csv", fields=("village_id", "village_name"),
                        required=("village_id",), personal={}, drop=(), extra_patterns=(), key=KEY)
-    got = list(parse_file('village_id,village_name\nV1,"a\nb",x\nV2\n'.encode(), "utf-8", opts))
+    got = list(parse_file(b'village_id,village_name\nV1,"a\nb",x\nV2\n', "utf-8", opts))
     assert got == [{"_line": 2, "_raw": 'V1,"a\nb",x'}, {"_line": 4, "_raw": "V2"}]
 
 
@@ -59,7 +59,7 @@ def test_extra_columns_cannot_smuggle_personal_values():
     text = "incident_id,status,Reporter_Phone ,备用电话,note\nI1,open,13800138000,13900139000,ok\n"
     got = rows(text)[0]
     assert got["reporter_phone"] == pseudonym("13800138000", "phone", KEY)  # header name normalized
-    assert got["_extra"] == ('{"note": "ok", "备用电话": "%s"}' % pseudonym("13900139000", "text", KEY))
+    assert got["_extra"] == ('{{"note": "ok", "备用电话": "{}"}}'.format(pseudonym("13900139000", "text", KEY)))
 
 
 def test_duplicate_personal_column_is_a_header_mismatch():
@@ -94,5 +94,5 @@ def test_jsonl_lines_and_broken_objects():
         {"_line": 3, "_raw": '{"patrol_id": "P2",'},
         {"_line": 4, "_raw": "[1, 2]"},
         {"_line": 5, "patrol_id": "P3", "personnel": None, "checkpoints": None,
-         "_extra": '{"leader_phone": "%s"}' % pseudonym("13800138000", "text", KEY)},
+         "_extra": '{{"leader_phone": "{}"}}'.format(pseudonym("13800138000", "text", KEY))},
     ]
