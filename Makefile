@@ -35,7 +35,7 @@ setup: $(STAMP) $(JARS)
 jars: $(JARS)
 
 demo: setup
-	$(BIN)/rural-risk generate --out $(LANDING) --villages $(VILLAGES) --years $(YEARS) --seed $(SEED)
+	$(BIN)/rural-risk generate --out $(LANDING) --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --overwrite
 	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) pipeline --landing $(LANDING) --top 10
 
 test: setup airflow
