@@ -6,6 +6,7 @@ one small summary row. Truth parts are concatenated in shard order into `_truth/
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.synthetic.geography import build_county, plan_survey
+from models.synthetic.geography import County, build_county, plan_survey
 from models.synthetic.shard import SOURCES, generate_shard
 
 TRUTH_FILES = ("intensity", "counts", "dirty_rows", "personal_values", "villages")
@@ -65,8 +66,15 @@ def prepare_out(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+@functools.lru_cache(maxsize=2)
+def _county(seed: int, villages: int, years: int, params_json: str) -> County:
+    """The county layout, built once per process (Spark reuses its Python workers across tasks)."""
+    params = json.loads(params_json)
+    return plan_survey(build_county(seed, villages, params), seed, years, params)
+
+
 def _shard_runner(req: Request, params: dict[str, Any], labels: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
-    county = plan_survey(build_county(req.seed, req.villages, params), req.seed, req.years, params)
+    county = _county(req.seed, req.villages, req.years, json.dumps(params, sort_keys=True, default=str))
     encodings = dict.fromkeys(req.gb18030, "gb18030")
 
     def run(shard: int) -> dict[str, Any]:
@@ -77,7 +85,7 @@ def _shard_runner(req: Request, params: dict[str, Any], labels: dict[str, Any]) 
 
 
 def n_shards(req: Request, params: dict[str, Any]) -> int:
-    return build_county(req.seed, req.villages, params).n_shards
+    return _county(req.seed, req.villages, req.years, json.dumps(params, sort_keys=True, default=str)).n_shards
 
 
 def run_local(req: Request, params: dict[str, Any], labels: dict[str, Any]) -> list[dict[str, Any]]:
