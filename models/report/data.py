@@ -90,7 +90,9 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -
         data.reliability = _reliability(m)
     audit = read("gold.township_audit")
     if audit is not None:
-        last = audit.agg(F.max("period_start").alias("p")).first()["p"]
+        # The scored period has no outcome yet: show the latest period whose outcome is known.
+        known = audit.filter(F.col("actual_high_risk_rate").isNotNull())
+        last = (known if known.limit(1).count() else audit).agg(F.max("period_start").alias("p")).first()["p"]
         data.audit = audit.filter(F.col("period_start") == F.lit(last)).toPandas()
     q = read("ops.quarantine")
     if q is not None:

@@ -117,7 +117,10 @@ def context(data: ReportData, run_id: str, top_n: int) -> dict[str, Any]:
     rel = data.reliability
     ctx["calibration_svg"] = calibration_svg(rel, sorted(rel["model"].unique())) \
         if rel is not None and len(rel) else None
-    ctx["audit"] = None if data.audit is None else data.audit.sort_values("township_id").to_dict(orient="records")
+    ctx["audit"] = None
+    if data.audit is not None:
+        keys = [c for c in ("source", "township_id") if c in data.audit.columns]
+        ctx["audit"] = data.audit.sort_values(keys).to_dict(orient="records")
     ctx["quarantine"] = None if data.quarantine is None else data.quarantine.to_dict(orient="records")
     ctx["ingest"] = None if data.ingest is None else data.ingest.to_dict(orient="records")
     return ctx
