@@ -36,15 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
     from models.synthetic import code_labels, load_params
-    from models.synthetic.county import (
-        Request,
-        check_request,
-        merge_truth,
-        prepare_out,
-        run_local,
-        run_spark,
-        summarize,
-    )
+    from models.synthetic.county import Request, check_request, generate
 
     params = load_params(ctx.settings.section("generator"))
     d = params["defaults"]
@@ -58,15 +50,9 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     engine = args.engine
     if engine == "auto":
         engine = "spark" if req.villages >= int(params["engine"]["spark_min_villages"]) else "local"
-    prepare_out(req.out, args.overwrite)
-    labels = code_labels()
     with ctx.stage(f"generate {req.villages} villages x {req.years} years ({engine})") as st:
-        if engine == "spark":
-            results = run_spark(ctx.spark, req, params, labels)
-        else:
-            results = run_local(req, params, labels)
-        merge_truth(req.out, len(results))
-        summary = summarize(req.out, req, results)
+        spark = ctx.spark if engine == "spark" else None
+        summary = generate(req, params, code_labels(), overwrite=args.overwrite, spark=spark)
         st.done(rows=sum(summary["landing_lines"].values()),
                 detail=f"{summary['dirty_rows']} dirty rows, landing in {req.out}")
     return 0

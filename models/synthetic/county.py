@@ -136,3 +136,14 @@ def summarize(out: Path, req: Request, results: list[dict[str, Any]]) -> dict[st
     }
     (out / "_truth" / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def generate(req: Request, params: dict[str, Any], labels: dict[str, Any], overwrite: bool = False,
+             spark=None) -> dict[str, Any]:
+    """Check the request, prepare --out, run every shard (in Spark when a session is given),
+    write `_truth/`; returns the summary."""
+    check_request(req)
+    prepare_out(req.out, overwrite)
+    results = run_spark(spark, req, params, labels) if spark is not None else run_local(req, params, labels)
+    merge_truth(req.out, len(results))
+    return summarize(req.out, req, results)

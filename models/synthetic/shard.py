@@ -16,8 +16,9 @@ import pandas as pd
 from models.synthetic import assets
 from models.synthetic.geography import County, rng_for
 from models.synthetic.incidents import build_incidents, truth_counts
-from models.synthetic.patrols import build_patrols, build_survey
+from models.synthetic.patrols import build_patrols
 from models.synthetic.process import CATEGORIES, month_starts, simulate
+from models.synthetic.survey import build_survey
 from models.synthetic.writers import LandingWriter, RawJSON, csv_text, fmt_date, fmt_num, fmt_ts
 
 COLUMNS = {

@@ -13,15 +13,12 @@ def generate(out: Path, villages: int = 40, years: int = 2, seed: int = 7, dirty
              gb18030: tuple[str, ...] = (), overrides: dict | None = None) -> Path:
     """Generate in-process (no Spark) and return the landing folder."""
     from models.synthetic import code_labels, load_params
-    from models.synthetic.county import Request, merge_truth, prepare_out, run_local, summarize
+    from models.synthetic.county import Request
+    from models.synthetic.county import generate as run
 
     req = Request(out=out, villages=villages, years=years, seed=seed, start=date(2021, 1, 1),
                   dirty_rate=dirty_rate, gb18030=gb18030)
-    prepare_out(out, overwrite=False)
-    params = load_params(overrides=overrides)
-    results = run_local(req, params, code_labels())
-    merge_truth(out, len(results))
-    summarize(out, req, results)
+    run(req, load_params(overrides=overrides), code_labels())
     return out
 
 
