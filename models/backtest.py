@@ -151,7 +151,10 @@ def recent_mean(
     ]
     periods = sorted(m["period_start"].unique())[-recent_periods:]
     m = m[m["period_start"].isin(periods)]
-    return m.groupby("model")["value"].mean().sort_values(ascending=False)
+    means = m.groupby("model")["value"].mean()
+    # Highest first; equal means in model-name order, so the choice is deterministic.
+    order = sorted(means.index, key=lambda k: (-means[k] if means[k] == means[k] else float("inf"), k))
+    return means.reindex(order)
 
 
 def choose_champion(

@@ -1,0 +1,125 @@
+"""`train` on a tiny hand-made feature table: out-of-sample rows, metrics, one champion, registry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import types as T
+
+from conf import Settings
+from jobs.context import RunContext
+
+N_VILLAGES, N_PERIODS = 12, 14
+PERIODS = [date(2020 + m // 12, m % 12 + 1, 1) for m in range(N_PERIODS)]
+FEATURE_SCHEMA = T.StructType(
+    [
+        T.StructField("village_id", T.StringType()), T.StructField("township_id", T.StringType()),
+        T.StructField("period_start", T.DateType()), T.StructField("inc_all_1", T.DoubleType()),
+        T.StructField("pop_resident", T.IntegerType()), T.StructField("is_harvest", T.BooleanType()),
+        T.StructField("label_weighted_next", T.DoubleType()),
+        T.StructField("label_high_risk_next", T.BooleanType()),
+    ]
+)
+MODEL_OVERRIDES = {
+    "baselines": {"moving_average_windows": [3], "history_lags": 6},
+    "classifiers": {"enabled": ["logistic"], "calibration_periods": 3},
+    "backtest": {"warmup_periods": 6, "retrain_every": 4},
+    "selection": {"recent_periods": 6},
+}
+
+
+def toy_inputs(seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features (count of the period = previous label) and villages on a line 1 km apart."""
+    rng = np.random.default_rng(seed)
+    rate = np.linspace(0.3, 5.0, N_VILLAGES)
+    counts = rng.poisson(rate[:, None], (N_VILLAGES, N_PERIODS + 1)).astype(float)
+    rows = []
+    for i in range(N_VILLAGES):
+        for t, p in enumerate(PERIODS):
+            last = t == N_PERIODS - 1
+            rows.append((f"v{i:02d}", f"t{i // 6}", p, counts[i, t], 100 + 10 * i, p.month in (9, 10),
+                         None if last else counts[i, t + 1], None))
+    f = pd.DataFrame(rows, columns=[x.name for x in FEATURE_SCHEMA.fields])
+    for _, g in f[f["label_weighted_next"].notna()].groupby("period_start"):
+        g = g.sort_values(["label_weighted_next", "village_id"], ascending=[False, True])
+        f.loc[g.index, "label_high_risk_next"] = [True] + [False] * (len(g) - 1)
+    villages = pd.DataFrame(
+        {
+            "village_id": [f"v{i:02d}" for i in range(N_VILLAGES)],
+            "village_name": [f"Village {i}" for i in range(N_VILLAGES)],
+            "township_id": [f"t{i // 6}" for i in range(N_VILLAGES)],
+            "township_name": [f"Town {i // 6}" for i in range(N_VILLAGES)],
+            "longitude": [110 + 0.01 * i for i in range(N_VILLAGES)],
+            "latitude": [30.0] * N_VILLAGES, "area_km2": [2.0 + i for i in range(N_VILLAGES)],
+        }
+    )
+    return f, villages
+
+
+def model_ctx(ctx: RunContext) -> RunContext:
+    """The suite's context with small backtest settings (profile block `models`)."""
+    data = dict(ctx.settings.data)
+    data["models"] = MODEL_OVERRIDES
+    return RunContext(settings=Settings(profile=ctx.settings.profile, data=data),
+                      lakehouse=ctx.lakehouse, run_id=ctx.run_id).attach(ctx.spark)
+
+
+def write_inputs(ctx: RunContext, with_incidents: bool = False) -> pd.DataFrame:
+    spark, lh = ctx.spark, ctx.lakehouse
+    features, villages = toy_inputs()
+    records = [tuple(None if (isinstance(v, float) and np.isnan(v)) else v for v in r)
+               for r in features.itertuples(index=False, name=None)]
+    spark.createDataFrame(records, FEATURE_SCHEMA).write.format("delta").save(lh.path("gold.village_features"))
+    spark.createDataFrame(villages).write.format("delta").save(lh.path("silver.villages"))
+    if with_incidents:
+        inc = "village_id string, reported_at timestamp, severity int, source string, status string, is_false_alarm boolean"
+        rows = [("v00", datetime(2020, 5, 3, 9), 4, "patrol_found", "open", False)]
+        spark.createDataFrame(rows, inc).write.format("delta").save(lh.path("silver.incidents"))
+    ctx.lakehouse.register_all(spark)
+    return features
+
+
+def test_train_backtests_registers_and_compares_label_sources(ctx):
+    from jobs.train import train
+
+    mctx = model_ctx(ctx)
+    features = write_inputs(mctx, with_incidents=True)
+    result = train(mctx, as_of=date(2021, 3, 1))  # last complete period: February 2021 (the last)
+    spark, lh = mctx.spark, mctx.lakehouse
+
+    preds = lh.read(spark, "gold.backtest_predictions").toPandas()
+    models = {"baseline_prev", "baseline_ma3", "baseline_ewm", "baseline_hotspot", "logistic"}
+    assert set(preds["model"]) == models
+    origins = PERIODS[6:13]  # 13 labelled periods, 6 of warm-up
+    assert sorted(preds["period_start"].unique()) == origins
+    assert len(preds) == len(models) * len(origins) * N_VILLAGES
+    assert (preds["trained_through"] < preds["period_start"]).all()
+    # baseline_prev scores the count of the row's period: the previous period's label
+    label = features.set_index(["village_id", "period_start"])["label_weighted_next"]
+    prev = preds[preds["model"] == "baseline_prev"]
+    for r in prev.itertuples():
+        before = PERIODS[PERIODS.index(r.period_start) - 1]
+        assert r.score == label[(r.village_id, before)]
+        assert r.actual_weighted == label[(r.village_id, r.period_start)]
+
+    metrics = lh.read(spark, "gold.model_metrics").toPandas()
+    pei = metrics[(metrics["metric"] == "pei_star") & (metrics["coverage"] == 0.1)]
+    recent = pei[pei["period_start"].isin(origins[-6:])].groupby("model")["value"].mean()
+    assert recent[result.champion] == pytest.approx(recent.max())
+    overlap = metrics[metrics["model"] == "label_sources"]
+    assert len(overlap) == 13 and overlap["value"].between(0, 1).all()
+
+    reg = lh.read(spark, "ops.model_registry").toPandas()
+    assert len(reg) == len(models) and (reg["role"] == "champion").sum() == 1
+    champ = reg[reg["role"] == "champion"].iloc[0]
+    assert champ["model"] == result.champion and champ["version"] == f"test-run-{result.champion}"
+    assert dict(champ["input_versions"])["gold.village_features"] == 0
+    assert str(champ["train_end"]) == "2021-01-01"  # the last labelled period before as-of
+    assert champ["metrics"]["pei_star@0.1_recent6"] == pytest.approx(recent.max())
+
+    cmp = lh.read(spark, "gold.label_source_comparison").toPandas()
+    assert len(cmp) == N_VILLAGES and set(cmp["period_start"]) == {date(2021, 3, 1)}
+    assert cmp["flagged_citizen_label"].sum() == 1 and cmp["flagged_all_source_label"].sum() == 1
