@@ -107,6 +107,9 @@ class LandingWriter:
         share = float(self.dirty_params["truncated_last_line_share"])
         ending = "\n"
         if lines and self.dirty_rate > 0 and (truncate or rng.random() < share):
+            if spec.copy_mode:   # master data: cut a copy of the last row, keep the row itself
+                lines.append(lines[-1])
+                out.append(lines[-1])
             last = first + len(lines) - 1
             entries = [e for e in entries if e[0] != last] + [(last, "malformed_line", "", "malformed_line")]
             out[-1] = _break(out[-1], header is not None)

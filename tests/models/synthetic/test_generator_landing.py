@@ -217,3 +217,20 @@ def test_some_file_ends_with_a_truncated_line(small_county: Path) -> None:
     truncated = [f for f in dirty.loc[dirty["kind"] == "malformed_line", "file"].unique()
                  if not (small_county / f).read_bytes().endswith(b"\n")]
     assert truncated
+
+
+def test_a_truncated_villages_file_keeps_every_village(tmp_path: Path) -> None:
+    from models.synthetic import code_labels, load_params
+    from models.synthetic.writers import LandingWriter
+
+    rows = pd.DataFrame({c: ["x"] * 2 for c in CONTRACT["villages"].split(",")})
+    rows["village_id"] = ["410101001001", "410101001002"]
+    rows["updated_at"] = "2020-12-31 09:00:00"
+    w = LandingWriter(tmp_path, 1, 0.01, load_params()["dirty"], code_labels())
+    w.write_csv("villages", "villages/v.csv", rows, CONTRACT["villages"].split(","), truncate=True)
+    text = (tmp_path / "villages" / "v.csv").read_text().split("\n")
+    assert [t.split(",")[0] for t in text] == ["village_id", "410101001001", "410101001002", "410101001002"]
+    assert text[2] == "410101001002,x,x,x,x,x,x,x,x,x,2020-12-31 09:00:00"
+    assert text[3] == "410101001002,x,x"
+    assert w.dirty == [{"source": "villages", "file": "villages/v.csv", "line": 4, "kind": "malformed_line",
+                        "field": "", "expected_reason": "malformed_line"}]
