@@ -34,8 +34,9 @@ def map_points(risk: pd.DataFrame, villages: pd.DataFrame | None, width: int = 6
     y = v["latitude"].astype(float)
     span = max(float(x.max() - x.min()), float(y.max() - y.min()), 1e-9)
     scale = min((width - 2 * pad), (height - 2 * pad)) / span
-    px = pad + (x - x.min()) * scale
-    py = height - pad - (y - y.min()) * scale
+    # Centre the county in the frame (its shape keeps its aspect ratio).
+    px = pad + (width - 2 * pad - float(x.max() - x.min()) * scale) / 2 + (x - x.min()) * scale
+    py = height - pad - (height - 2 * pad - float(y.max() - y.min()) * scale) / 2 - (y - y.min()) * scale
     out = []
     for i, row in enumerate(v.itertuples(index=False)):
         out.append({

@@ -91,6 +91,13 @@ def context(data: ReportData, run_id: str, top_n: int) -> dict[str, Any]:
                                                                           "50-75%", "≥75%"), strict=True)),
         "breaks": RISK_BREAKS, "missing": data.missing, "numbers": summary_numbers(data),
     }
+    hours = sum(r[f"hours_{a}"] for a in ACTORS)
+    towns = r.assign(planned=hours, flag=r["high_risk"].fillna(False).astype(int)).groupby("township_name")
+    ctx["townships"] = (
+        towns.agg(villages=("village_id", "size"), flagged=("flag", "sum"),
+                  harm=("expected_weighted_count", "sum"), planned=("planned", "sum"))
+        .reset_index().sort_values("harm", ascending=False).to_dict(orient="records")
+    )
     ctx["capacity"] = None
     if data.capacity is not None and not data.capacity.empty:
         c = data.capacity.groupby("actor_type")[["capacity_hours", "used_hours"]].sum()
