@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(args.profile)
     ctx = RunContext(settings=settings, lakehouse=Lakehouse(args.lakehouse), run_id="model-benchmark")
     timings: dict[str, float] = {}
+    ctx.spark  # noqa: B018 - start the project's session (Delta jars) before any library makes one
     if args.build:
         from jobs.features import build_features
         from jobs.ingest import ingest

@@ -43,7 +43,8 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
     sc = conf["scoring"]
     with ctx.stage(f"score with {champ.version}") as st:
         panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True)
-        rows = panel.filter(F.col("period_start") == F.lit(last))
+        # Cached: counted here, then scored; the history windows are not computed twice.
+        rows = panel.filter(F.col("period_start") == F.lit(last)).cache()
         n = rows.count()
         scored = score_spark(rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]))
         ranked = rank_and_flag(scored, float(sc["flag_share"]), n)
@@ -56,6 +57,7 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
             .option("replaceWhere", f"period_start = DATE'{predicted.isoformat()}'")
             .save(lh.path(RISK))
         )
+        rows.unpersist()
         st.done(rows=n, detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
         audit_rows = write_audit(ctx, champ.model, float(sc["flag_share"]), predicted)

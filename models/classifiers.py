@@ -18,7 +18,8 @@ import pandas as pd
 
 from models.baselines import LABEL_HIGH, LABEL_WEIGHTED, BaselineSpec
 
-KINDS = ("baseline", "logistic", "hgb")
+KINDS = ("baseline", "logistic", "hgb", "hgb_count")
+COUNT_KINDS = ("baseline", "hgb_count")  # scores on the count scale, not probabilities
 
 
 class TrainingDataError(ValueError):
@@ -66,13 +67,25 @@ class RiskModel:
         return cls(name=name, kind=kind, features=list(features), params=dict(params))
 
     def _new_estimator(self, random_state: int) -> Any:
-        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         p = self.params
+        if self.kind == "hgb_count":
+            # Poisson regression of next period's weighted count: ranks by expected harm.
+            return HistGradientBoostingRegressor(
+                loss="poisson",
+                max_iter=int(p.get("max_iter", 150)),
+                learning_rate=float(p.get("learning_rate", 0.05)),
+                max_leaf_nodes=int(p.get("max_leaf_nodes", 15)),
+                min_samples_leaf=int(p.get("min_samples_leaf", 40)),
+                l2_regularization=float(p.get("l2_regularization", 1.0)),
+                early_stopping=False,
+                random_state=random_state,
+            )
         if self.kind == "logistic":
             return make_pipeline(
                 SimpleImputer(strategy="median", keep_empty_features=True),
@@ -97,18 +110,21 @@ class RiskModel:
         return df[self.features].astype("float64").to_numpy()
 
     def raw_from_matrix(self, x: np.ndarray) -> np.ndarray:
-        """The base model's score: a weighted history sum (baselines) or a class-1 probability."""
+        """The base model's score: a weighted history sum (baselines), an expected count
+        (hgb_count) or a class-1 probability (classifiers)."""
         if self.kind == "baseline":
             w = np.array([self.weights[c] for c in self.features])
             return np.nan_to_num(x, nan=0.0) @ w
         if self.base is None:
             raise TrainingDataError(f"model {self.name} is not fit")
         with _threads(self.params):
+            if self.kind == "hgb_count":
+                return self.base.predict(x)
             return self.base.predict_proba(x)[:, 1]
 
     def margin_from_raw(self, raw: np.ndarray) -> np.ndarray:
         """Raw score on the scale Platt scaling and attributions work on (log counts or logits)."""
-        return np.log1p(np.maximum(raw, 0.0)) if self.kind == "baseline" else _logit(raw)
+        return np.log1p(np.maximum(raw, 0.0)) if self.kind in COUNT_KINDS else _logit(raw)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         return self.margin_from_raw(self.raw_from_matrix(x))
@@ -141,7 +157,13 @@ class RiskModel:
         n_cal = max(1, min(calibration_periods, len(periods) // 3))
         cal_start = periods[-n_cal]
         fit_rows, cal_rows = rows[rows["period_start"] < cal_start], rows[rows["period_start"] >= cal_start]
-        if self.kind != "baseline":
+        if self.kind == "hgb_count":
+            y = fit_rows[LABEL_WEIGHTED].astype(float).to_numpy()
+            if len(fit_rows) == 0 or y.sum() <= 0:
+                raise TrainingDataError(f"model {self.name}: no incidents in the training window")
+            with _threads(self.params):
+                self.base = self._new_estimator(random_state).fit(self.matrix(fit_rows), y)
+        elif self.kind != "baseline":
             y = fit_rows[LABEL_HIGH].astype(int).to_numpy()
             if len(np.unique(y)) < 2:
                 raise TrainingDataError(f"model {self.name}: training labels hold one class only")

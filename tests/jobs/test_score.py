@@ -58,11 +58,22 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
 
 def test_score_as_of_picks_the_period_and_refuses_the_future(ctx):
     from jobs.score import score
+    from models.baselines import BaselineSpec
 
     mctx = model_ctx(ctx)
-    write_inputs(mctx)
-    _register(mctx)
+    features = write_inputs(mctx)
+    # a baseline champion fit without Spark: this period's count is inc_all_1 in the toy table
+    model = RiskModel.baseline(BaselineSpec("prev", (("hist_prev", 1.0),)))
+    model.fit(features.assign(hist_prev=features["inc_all_1"]), 3)
+    path = registry.save_artifact(model, mctx.lakehouse, "v-prev")
+    row = registry.registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")
+    registry.append(mctx.spark, mctx.lakehouse, [row])
     risk = score(mctx, as_of=date(2020, 12, 15)).toPandas()  # last complete: November 2020
     assert set(risk["period_start"]) == {date(2020, 12, 1)}
+    # the baseline ranks by November's count (ties by village_id)
+    nov = features[features["period_start"] == date(2020, 11, 1)]
+    expected = nov.sort_values(["inc_all_1", "village_id"], ascending=[False, True])["village_id"]
+    assert risk.sort_values("rank")["village_id"].tolist() == expected.tolist()
+    assert risk.sort_values("rank")["score"].tolist() == sorted(nov["inc_all_1"], reverse=True)
     with pytest.raises(FeatureTableError, match="ends at 2021-02-01"):
         score(mctx, as_of=date(2021, 6, 1))

@@ -11,7 +11,7 @@ from models.classifiers import RiskModel, TrainingDataError
 from models.registry import ArtifactError, load_artifact, save_artifact
 
 
-@pytest.mark.parametrize("kind", ["logistic", "hgb"])
+@pytest.mark.parametrize("kind", ["logistic", "hgb", "hgb_count"])
 def test_classifier_calibrates_on_the_last_periods_and_keeps_the_ranking(panel, kind):
     train = panel[panel["period_start"] < panel["period_start"].max()]
     model = RiskModel.classifier(kind, kind, ["x_rate", "hist_prev"], {"max_iter": 30})
