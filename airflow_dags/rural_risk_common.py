@@ -21,6 +21,13 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 
 DAGS_DIR = Path(__file__).resolve().parent
 
+# Delta's session extension and catalog are static settings: under spark-submit they must be
+# on its command line, since the JVM may hold a session before the job's factory runs.
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
 
 class ScheduleConfigError(ValueError):
     """conf/schedule.yaml is missing or holds a value of the wrong kind."""
@@ -175,7 +182,7 @@ def stage_task(
         application_args=args,
         jars="{{ rural_risk_delta_jars() }}",
         driver_memory=cfg.spark("driver_memory"),
-        conf={str(k): str(v) for k, v in (cfg.spark("conf") or {}).items()},
+        conf={**DELTA_CONF, **{str(k): str(v) for k, v in (cfg.spark("conf") or {}).items()}},
         env_vars=env,
         name=f"rural-risk-{task_id}",
         **kwargs,

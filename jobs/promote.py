@@ -1,0 +1,54 @@
+"""`rural-risk promote`: the last task of the Airflow training DAG (backtest -> train -> promote).
+
+`rural-risk train` registers its fits and picks the champion (or keeps the incumbent);
+this checks that the champion the scorer will now use can actually serve: its registry
+row exists, its artifact loads, and every feature it was trained on is a column of
+gold.village_features. A failure stops the DAG run before the pipeline scores with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from jobs.context import RunContext
+
+HELP = "check that the registered champion loads and matches gold.village_features"
+
+
+class PromotionError(ValueError):
+    """The champion cannot serve: no registry row, an unreadable artifact, missing features."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+        help="the training run's date (logged; the champion is the latest registered one)",
+    )
+
+
+def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    from models import registry
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    champ = registry.current_champion(spark, lh)
+    if champ is None:
+        raise PromotionError("ops.model_registry holds no champion: the train task registered none")
+    try:
+        registry.load_artifact(champ.artifact_path)
+    except Exception as exc:  # any unpickling or storage error means the scorer would fail too
+        raise PromotionError(f"champion {champ.version}: artifact {champ.artifact_path} does not load: {exc}") from exc
+    columns = set(lh.read(spark, "gold.village_features").columns)
+    missing = [f for f in champ.features if f not in columns]
+    if missing:
+        raise PromotionError(
+            f"champion {champ.version} needs features gold.village_features lacks: {', '.join(missing)}"
+        )
+    fresh = champ.version.startswith(f"{ctx.run_id}-")
+    print(
+        f"champion {champ.version} ({champ.model}) serves: artifact loads, "
+        f"{len(champ.features)} features present; "
+        + ("registered by this run" if fresh else "kept from an earlier run")
+        + (f"; as of {args.as_of}" if args.as_of else "")
+    )
+    return 0
