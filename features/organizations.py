@@ -2,9 +2,10 @@
 
 An organization is active at the end of period t when established before t ended and not
 dissolved by then; a resource when installed before the end and not removed by then. Member
-counts and a camera's working status are the values of the silver row; with
-`require_updated_before_end` a row last updated after t ended is left out of t (its earlier
-values are unknown to silver), so a correction never leaks backwards.
+counts are the values of the silver row. With `require_updated_before_end` a row last
+updated after t ended is left out of t (its earlier values are unknown to silver); without it
+(the default for these two sources) the business dates decide and a camera status recorded
+after t ended is taken as an event that had not happened yet at the end of t.
 Mean response time (the mechanism input) is computed with the incident history in one pass
 (features/incidents.py) and documented with these features.
 """
@@ -61,10 +62,16 @@ def camera_features(
 ) -> DataFrame:
     """Per village and period: working cameras installed and not removed by the period's end."""
     keys = spine.select("village_id", "period_start", "period_end", "period_end_ts")
-    is_working_camera = (F.col("resource_type") == "camera") & (F.col("status") == "working")
+    is_camera = F.col("resource_type") == "camera"
+    # Without the updated_at rule a status is an event at updated_at: a camera whose
+    # "broken" was recorded after t ended was still working then (it was installed working).
+    status_later = F.col("updated_at") >= F.col("period_end_ts")
+    working = (F.col("status") == "working") | (
+        F.lit(not require_updated_before_end) & status_later
+    )
     return (
-        keys.join(resources.filter(is_working_camera), on="village_id", how="inner")
-        .filter(_active("installed_on", "removed_on") & _known(require_updated_before_end))
+        keys.join(resources.filter(is_camera), on="village_id", how="inner")
+        .filter(_active("installed_on", "removed_on") & _known(require_updated_before_end) & working)
         .groupBy("village_id", "period_start")
         .agg(F.count(F.lit(1)).alias("cameras_working"))
     )

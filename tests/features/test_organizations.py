@@ -66,7 +66,11 @@ def test_organizations_cameras_and_police_by_hand(spark):
         _res("R4", "camera", "V2", "2023-01-01", removed="2024-01-20"),
         _res("S1", "police_station", "V1", "2000-01-01", lon=0.0, lat=0.01),
         _res("S2", "police_post", "V2", "2024-02-05"),  # no coordinates: stands at V2's point
+        # recorded broken on 15 February: working at the end of January
+        _res("R5", "camera", "V2", "2023-01-01", status="broken") | {"updated_at": "2024-02-15 00:00:00"},
     ])
+    by_dates = camera_features(resources, spine, False).collect()
+    assert {(r[0], r[1]): r[2] for r in by_dates} == {("V1", JAN): 1, ("V1", FEB): 2, ("V2", JAN): 1}
     cams = camera_features(resources, spine, True)
     police = police_distance(resources, villages, spine, ["police_station", "police_post"], True)
     joined = (
