@@ -34,7 +34,7 @@ def _times_in_month(rng: np.random.Generator, starts: np.ndarray, m: np.ndarray,
     return np.where(t >= starts[m + 1], t - np.timedelta64(1, "D"), t)
 
 
-def _events(w: World, rng: np.random.Generator, v: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
+def _events(w: World, rng: np.random.Generator, p: dict[str, Any]) -> pd.DataFrame:
     """One row per recorded true incident or false alarm: month, village, category, source."""
     dt = p["detection"]
     parts = []
@@ -99,7 +99,7 @@ def build_incidents(w: World, v: pd.DataFrame, rng: np.random.Generator, start_y
                     params: dict[str, Any]) -> pd.DataFrame:
     """Every landed version of every incident (typed; formatted by the writer)."""
     p = params["incidents"]
-    ev = _events(w, rng, v, p)
+    ev = _events(w, rng, p)
     n = len(ev)
     m, vi, c = ev["m"].to_numpy(), ev["v"].to_numpy(), ev["c"].to_numpy()
     cat = np.array(CATEGORIES)[c]

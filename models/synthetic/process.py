@@ -174,8 +174,9 @@ def simulate(
     month_days = starts[:-1]
     org_active = {a: active_orgs(orgs, t, month_days, n_v) for a, t in ACTOR_ORG.items()}
     cams = res[res["resource_type"] == "camera"]
-    broken_or_removed = cams["broken_on"].to_numpy()
-    cameras = active_counts(cams["v"].to_numpy(), cams["installed_on"].to_numpy(), broken_or_removed, month_days, n_v)
+    # working cameras: installed and not yet broken
+    cameras = active_counts(cams["v"].to_numpy(), cams["installed_on"].to_numpy(), cams["broken_on"].to_numpy(),
+                            month_days, n_v)
 
     town = v["township_index"].to_numpy()
     _, town = np.unique(town, return_inverse=True)
