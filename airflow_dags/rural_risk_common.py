@@ -92,6 +92,11 @@ class Schedule:
         value = os.environ.get("RURAL_RISK_LANDING") or str(self.data.get("landing", "data/landing"))
         return _under(self.root, value)
 
+    @property
+    def reports(self) -> str:
+        value = os.environ.get("RURAL_RISK_REPORTS") or str(self.data.get("reports", "reports"))
+        return _under(self.root, value)
+
     def spark(self, key: str, default: Any = None) -> Any:
         return self.data["spark"].get(key, default)
 

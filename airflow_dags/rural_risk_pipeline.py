@@ -57,7 +57,7 @@ def rural_risk_pipeline() -> None:
     features = stage_task(CFG, "features", ["features", *as_of])
     score = stage_task(CFG, "score", ["score", *as_of])
     allocate = stage_task(CFG, "allocate", ["allocate", *as_of])
-    report = stage_task(CFG, "report", ["report"])
+    report = stage_task(CFG, "report", ["report", "--out", CFG.reports])
     ingest_all >> validate >> features >> score >> allocate >> report
 
     ingest_complete = EmptyOperator(task_id="ingest_complete", retries=0)

@@ -98,7 +98,7 @@ def test_rendered_arguments_carry_the_interval(bag):
     assert pipe["ingest_villages"]["args"] == [*head, "ingest", "--landing", landing, "--source", "villages"]
     for stage in ("validate", "features", "score", "allocate"):
         assert pipe[stage]["args"] == [*head, stage, "--as-of", "2023-01-02"], stage
-    assert pipe["report"]["args"] == [*head, "report"]
+    assert pipe["report"]["args"] == [*head, "report", "--out", str(ROOT / "reports")]
     assert pipe["ingest_complete"] is None
     train = bag["dags"]["rural_risk_training"]["rendered"]
     assert train["train"]["args"] == [

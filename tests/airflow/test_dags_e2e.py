@@ -1,0 +1,164 @@
+"""End to end through Airflow: `airflow dags test` of the pipeline and training DAGs for one
+interval, on a tiny generated county, SQLite metadata in a temporary AIRFLOW_HOME.
+
+Order, as on a first deployment: the pipeline loads and builds features (its score, allocate
+and report tasks marked success, since no model exists yet), the training DAG backtests,
+trains and promotes, then the pipeline runs the same interval in full, and once more: the
+second full run must change nothing (same gold rows, bronze and silver versions unchanged).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from af_harness import AIRFLOW_BIN, ROOT, airflow_env, airflow_python
+
+pytestmark = pytest.mark.slow
+
+DAY = "2023-01-02"  # the interval of 1 January 2023 (local): as-of 2023-01-02
+PIPELINE_RUN_ID = "rural_risk_pipeline-20230102T000000"
+TRAINING_RUN_ID = "rural_risk_training-20230101T030000"
+SCORED_PERIOD = "2023-01-01"
+VILLAGES = 12
+GOLD = ("gold.village_features", "gold.village_risk", "gold.patrol_plan")
+SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
+
+
+def _schedule(path: Path) -> Path:
+    """conf/schedule.yaml with a small local master and no retries (a failure shows at once)."""
+    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
+    data["spark"]["master"] = "local[2]"
+    data["spark"]["driver_memory"] = "1g"
+    for block in ("pipeline", "training"):
+        data[block]["retries"] = 0
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _airflow(env: dict[str, str], *args: str, log: Path) -> str:
+    proc = subprocess.run(
+        [str(AIRFLOW_BIN / "airflow"), *args], env=env, cwd=env["AIRFLOW_HOME"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=3600,
+    )
+    log.write_text(proc.stdout, encoding="utf-8")
+    assert proc.returncode == 0, f"airflow {' '.join(args)} failed (log {log}):\n{proc.stdout[-4000:]}"
+    return proc.stdout
+
+
+def _dag_test(env: dict[str, str], dag_id: str, log: Path, *extra: str) -> str:
+    out = _airflow(env, "dags", "test", dag_id, DAY, *extra, log=log)
+    finished = re.findall(r"DagRun Finished: dag_id=(\w+).*?state=(\w+)", out)
+    assert finished == [(dag_id, "success")], f"{dag_id} did not succeed (log {log}):\n{out[-4000:]}"
+    return out
+
+
+def _snapshot(lakehouse: Path) -> dict[str, Any]:
+    """Delta version and sorted rows of every table, read with delta-rs (no JVM)."""
+    from deltalake import DeltaTable
+
+    snap: dict[str, Any] = {}
+    for layer in ("bronze", "silver", "gold"):
+        for folder in sorted((lakehouse / layer).glob("*")):
+            if not (folder / "_delta_log").is_dir():
+                continue
+            table = DeltaTable(str(folder))
+            pdf = table.to_pandas()
+            rows = sorted(tuple(str(v) for v in r) for r in pdf.astype(str).itertuples(index=False))
+            snap[f"{layer}.{folder.name}"] = {"version": table.version(), "columns": list(pdf.columns),
+                                              "rows": rows, "frame": pdf}
+    return snap
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    airflow_python()  # skips when .venv-airflow was never built
+    work = tmp_path_factory.mktemp("airflow-e2e")
+    landing, lakehouse, reports = work / "landing", work / "lakehouse", work / "reports"
+    subprocess.run(
+        [str(ROOT / ".venv/bin/rural-risk"), "generate", "--out", str(landing),
+         "--villages", str(VILLAGES), "--years", "2", "--seed", "7"],
+        check=True, capture_output=True, timeout=600,
+    )
+    home = work / "airflow"
+    home.mkdir()
+    env = airflow_env(
+        home,
+        RURAL_RISK_SCHEDULE=str(_schedule(work / "schedule.yaml")),
+        RURAL_RISK_LAKEHOUSE=str(lakehouse),
+        RURAL_RISK_LANDING=str(landing),
+        RURAL_RISK_REPORTS=str(reports),
+        RURAL_RISK_PROFILE="test",
+        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only"),
+    )
+    _airflow(env, "db", "migrate", log=work / "migrate.log")
+    first = _dag_test(env, "rural_risk_pipeline", work / "pipeline-1.log",
+                      "--mark-success-pattern", "^(score|allocate|report)$")
+    training = _dag_test(env, "rural_risk_training", work / "training.log")
+    full = _dag_test(env, "rural_risk_pipeline", work / "pipeline-2.log")
+    after_full = _snapshot(lakehouse)
+    again = _dag_test(env, "rural_risk_pipeline", work / "pipeline-3.log")
+    after_again = _snapshot(lakehouse)
+    return {"work": work, "reports": reports, "logs": (first, training, full, again),
+            "full": after_full, "again": after_again}
+
+
+def test_first_run_loads_every_source_and_builds_features(deployment):
+    snap = deployment["full"]
+    for source in SOURCES:
+        assert f"silver.{source}" in snap, source
+    villages = snap["silver.villages"]["frame"]
+    assert villages["village_id"].is_unique and len(villages) == VILLAGES
+    # The landed incidents arrive in silver, each id once.
+    incidents = snap["silver.incidents"]["frame"]
+    assert incidents["incident_id"].is_unique and len(incidents) > 100
+    features = snap["gold.village_features"]["frame"]
+    periods = sorted({str(p)[:10] for p in features["period_start"]})
+    assert periods[0] == "2021-01-01" and periods[-1] == "2022-12-01"
+    assert features.groupby("period_start")["village_id"].nunique().eq(VILLAGES).all()
+
+
+def test_training_dag_registered_a_champion(deployment):
+    from deltalake import DeltaTable
+
+    registry = DeltaTable(str(deployment["work"] / "lakehouse" / "ops" / "model_registry")).to_pandas()
+    champions = registry[registry["role"] == "champion"]
+    assert list(champions["run_id"].unique()) == [TRAINING_RUN_ID]
+    assert "champion" in deployment["logs"][1] and "serves" in deployment["logs"][1]
+
+
+def test_full_run_scores_and_plans_the_next_period(deployment):
+    snap = deployment["full"]
+    risk = snap["gold.village_risk"]["frame"]
+    assert sorted({str(p)[:10] for p in risk["period_start"]}) == [SCORED_PERIOD]
+    assert sorted(risk["rank"].astype(int)) == list(range(1, VILLAGES + 1))
+    assert risk["probability"].between(0, 1).all()
+    assert 0 < int(risk["high_risk"].astype(bool).sum()) < VILLAGES
+    assert set(risk["run_id"]) == {PIPELINE_RUN_ID}
+    # The highest-ranked village has the highest probability.
+    assert risk.sort_values("rank")["probability"].is_monotonic_decreasing
+    plan = snap["gold.patrol_plan"]["frame"]
+    assert sorted({str(p)[:10] for p in plan["period_start"]}) == [SCORED_PERIOD]
+    assert (plan["hours"] >= 0).all() and plan["hours"].sum() > 0
+    assert set(plan["village_id"]) <= set(risk["village_id"])
+    assert (deployment["reports"] / PIPELINE_RUN_ID / "index.html").is_file()
+
+
+def test_running_the_same_interval_again_changes_nothing(deployment):
+    full, again = deployment["full"], deployment["again"]
+    assert sorted(full) == sorted(again)
+    for name in GOLD:
+        assert again[name]["rows"] == full[name]["rows"], name
+    # Ingest is exactly-once per file: the rerun writes no bronze or silver version.
+    for name in (n for n in full if n.startswith(("bronze.", "silver."))):
+        assert again[name]["version"] == full[name]["version"], name
+
+
+if __name__ == "__main__":  # a manual run: python tests/airflow/test_dags_e2e.py
+    sys.exit(pytest.main([__file__, "-v"]))
