@@ -1,0 +1,67 @@
+"""The Great Expectations suite built from conf agrees with the row-level reason columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from conf import load_yaml
+from features.landing.batch import check_rows
+from features.landing.rules import parse_spec
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+FIELDS = ["incident_id", "reported_at", "occurred_at", "village_id", "longitude", "latitude", "category",
+          "severity", "source", "response_minutes", "status", "updated_at",
+          "reporter_name", "reporter_phone", "reporter_id_number"]
+
+
+def bronze(spark, rows):
+    lineage = ["_file", "_file_hash", "_line", "_extra", "_raw"]
+    schema = ", ".join(f"{c} string" for c in FIELDS) + ", _file string, _file_hash string, _line long, " \
+        "_extra string, _raw string"
+    data = [tuple(r.get(c) for c in FIELDS) + ("f.csv", "h", i + 2, None, None) for i, r in enumerate(rows)]
+    assert len(lineage) == 5
+    return spark.createDataFrame(data, schema)
+
+
+def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
+    from features.quality import Validator, agreement, build_suite, spark_counts
+
+    spec = parse_spec("incidents", load_yaml("expectations/incidents.yaml"))
+    codes = load_yaml("codes.yaml")
+    bbox = load_yaml("ingest.yaml")["bounding_box"]
+    ok = {"incident_id": "I1", "reported_at": "2024-03-01 10:00:00", "village_id": "V1", "category": "盗窃",
+          "severity": "2", "status": "open", "updated_at": "2024-03-01 10:00:00"}
+    rows = [
+        ok,
+        {**ok, "incident_id": "I2", "severity": "7"},
+        {**ok, "incident_id": "I3", "category": "robbery", "reported_at": "2099-01-01 00:00:00"},
+        {**ok, "incident_id": "I4", "village_id": "V9", "occurred_at": "2024-03-02 00:00:00"},
+        {**ok, "incident_id": "", "longitude": "200"},
+    ]
+    villages = spark.createDataFrame([("V1", 113.6, 34.2)], "village_id string, longitude double, latitude double")
+    checked, checks = check_rows(bronze(spark, rows), spec, codes, bbox, villages, 3.0, NOW,
+                                 ["reporter_name", "reporter_phone", "reporter_id_number"])
+    checked = checked.cache()
+    reasons = {r["incident_id"]: list(r["_reasons"]) for r in checked.collect()}
+    assert reasons == {
+        "I1": [], "I2": ["out_of_range:severity"],
+        "I3": ["bad_code:category", "future_timestamp:reported_at"],
+        "I4": ["inconsistent:occurred_after_reported", "unknown_village"],
+        None: ["missing_required:incident_id", "out_of_range:longitude"],
+    }
+    suite = build_suite(spec, checks, codes, bbox, mostly=0.5)
+    assert len(suite.expectations) == len(checks)
+
+    validator = Validator(tmp_path / "docs")
+    result = validator.validate(checked, spec, checks, codes, bbox, mostly=0.5, run_name="test")
+    counts = spark_counts(checked, checks)
+    assert agreement(result, counts) == []
+    assert {c: n for c, n in result.unexpected.items() if n} == {
+        "out_of_range:severity|range:severity": 1, "bad_code:category": 1,
+        "future_timestamp:reported_at": 1, "inconsistent:occurred_after_reported|rule:occurred_after_reported": 1,
+        "unknown_village": 1, "missing_required:incident_id": 1, "out_of_range:longitude|range:longitude": 1,
+    }
+    assert result.success  # every check holds for at least half of the rows
+    index = validator.build_docs()
+    assert index is not None and "silver.incidents" in (tmp_path / "docs" / "index.html").read_text()
+    checked.unpersist()
