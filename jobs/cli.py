@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import time
 import traceback
 
 from conf import ConfigError, available_profiles, load_settings
@@ -98,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         run_id = args.run_id or new_run_id()
-        setup_logging(run_id, verbose=args.verbose)
         settings = load_settings(args.profile)
+        os.environ["TZ"] = settings.timezone  # log times in the deployment's zone, like Spark's
+        time.tzset()
+        setup_logging(run_id, verbose=args.verbose)
         ctx = RunContext(settings=settings, lakehouse=Lakehouse(args.lakehouse), run_id=run_id)
         module = importlib.import_module(args._module)
         return int(module.run(ctx, args) or 0)
@@ -129,8 +133,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     # Run as a script (`spark-submit jobs/cli.py ...`, Airflow): Python put jobs/ first on
     # sys.path, where jobs/features.py would shadow the features package.
-    import os
-
     _here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
     raise SystemExit(main())

@@ -30,15 +30,19 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+def use_local_zone(zone: str) -> None:
+    """The driver's Python clock zone follows the session zone, so naive datetimes going in
+    and out of Spark (createDataFrame, collect, toPandas) and log times mean the same wall time."""
+    os.environ["TZ"] = zone
+    time.tzset()
+
+
 def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession:
     """A SparkSession for the profile: local[*] by default, a cluster master by profile."""
     # Python workers must run the interpreter (and packages) of this environment.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    # The driver's Python clock zone follows the session zone, so naive datetimes going
-    # in and out of Spark (createDataFrame, collect, toPandas) mean the same wall time.
-    os.environ["TZ"] = settings.timezone
-    time.tzset()
+    use_local_zone(settings.timezone)
     master = str(settings["spark.master"])
     if master.startswith("local"):
         # Local mode talks to itself only: bind to loopback (and skip the hostname warning).
