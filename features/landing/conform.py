@@ -122,14 +122,18 @@ def silver_schema(spec: TableSpec) -> T.StructType:
 
 def silver_constraints(spec: TableSpec) -> dict[str, str]:
     """CHECK constraints that guard silver: keys present, contract ranges (not the bounding
-    box, which is deployment configuration and may change)."""
-    out = {f"{k}_present": f"{k} IS NOT NULL" for k in spec.key}
+    box, which is deployment configuration and may change). Two constraints per table, as
+    each one added is a Delta commit."""
+    out = {"key_present": " AND ".join(f"{k} IS NOT NULL" for k in spec.key)}
+    ranges = []
     for c in spec.columns:
         if c.bbox or (c.min is None and c.max is None) or c.name in DERIVED.get(spec.source, {}):
             continue
         conds = [f"{c.name} >= {c.min}"] if c.min is not None else []
         conds += [f"{c.name} <= {c.max}"] if c.max is not None else []
-        out[f"{c.name}_range"] = f"{c.name} IS NULL OR ({' AND '.join(conds)})"
+        ranges.append(f"({c.name} IS NULL OR ({' AND '.join(conds)}))")
+    if ranges:
+        out["contract_ranges"] = " AND ".join(ranges)
     return out
 
 
