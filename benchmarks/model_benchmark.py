@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for p in (ROOT, Path(__file__).resolve().parent):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--truth", required=True, help="the generator's _truth folder")
     ap.add_argument("--landing", default=None)
     ap.add_argument("--build", action="store_true", help="ingest and build features first")
+    ap.add_argument(
+        "--proxy-from-landing", action="store_true",
+        help="instead of ingest and features, write a history-only feature table read directly "
+        "from the landing CSVs (a proxy: see benchmarks/landing_proxy.py)",
+    )
     ap.add_argument("--profile", default="local")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "model_benchmark.json"))
     args = ap.parse_args(argv)
@@ -59,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         ingest(ctx, args.landing)
         build_features(ctx)
         timings["ingest_and_features_s"] = time.monotonic() - t
+
+    if args.proxy_from_landing:
+        from benchmarks_landing_proxy import write_proxy_tables
+
+        t = time.monotonic()
+        write_proxy_tables(ctx, args.landing, settings.section("features"))
+        timings["proxy_tables_s"] = time.monotonic() - t
 
     conf = settings.section("models")
     grain = str(settings.get("period", "month"))
