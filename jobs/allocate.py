@@ -60,8 +60,7 @@ def _write(ctx: RunContext, name: str, df: DataFrame, schema: Any, replace_where
     writer = df.write.format("delta").mode("overwrite")
     if replace_where:
         writer = writer.option("replaceWhere", replace_where)
-    writer.save(ctx.lakehouse.path(name))
-    ctx.lakehouse.register(spark, name)
+    writer.save(ctx.lakehouse.path(name))  # create() has registered the name already
 
 
 def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) -> dict[str, Any]:

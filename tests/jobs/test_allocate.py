@@ -97,10 +97,9 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
     assert comp["optimized"]["actual_prevented"] == pytest.approx(4 * g(3) + 2 * g(2))
     assert comp["equal"]["actual_prevented"] == pytest.approx(4 * g(4 / 3 + 0.5) + 2 * g(4 / 3 + 1))
     assert summary["comparison"]["optimized"] == pytest.approx(4 * g(3) + 2 * g(2))
-    # A run for April (as of mid-April, March is the last complete month), then May again:
-    # each run replaces only its own period.
+    # A run for April (as of mid-April, March is the last complete month) replaces only its
+    # own period: May's plan stays as it was.
     allocate(ctx, as_of=date(2024, 4, 15), backtest=False)
-    allocate(ctx, backtest=False)
     got = ctx.lakehouse.read(ctx.spark, "gold.patrol_plan").groupBy("period_start").sum("hours").collect()
     assert {r["period_start"]: r["sum(hours)"] for r in got} == {APR: 8.0, MAY: 8.0}
 
