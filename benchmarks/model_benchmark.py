@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--proxy-from-landing", action="store_true",
         help="instead of ingest and features, write a history-only feature table read directly "
-        "from the landing CSVs (a proxy: see benchmarks/landing_proxy.py)",
+        "from the landing CSVs (a proxy: see benchmarks/benchmarks_landing_proxy.py)",
     )
     ap.add_argument("--profile", default="local")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "model_benchmark.json"))
