@@ -23,7 +23,7 @@ from models.backtest import (
     run_backtest,
 )
 from models.baselines import baseline_specs
-from models.classifiers import RiskModel
+from models.classifiers import RiskModel, TrainingDataError
 
 PREDICTIONS = "gold.backtest_predictions"
 METRICS = "gold.model_metrics"
@@ -169,7 +169,13 @@ def train_run(
     rows, fitted, champion_version = [], {}, ""
     with stage("fit final models and register") as st:
         for name, make in factories.items():
-            model = make().fit(panel, cfg.calibration_periods, cfg.random_state)
+            try:
+                model = make().fit(panel, cfg.calibration_periods, cfg.random_state)
+            except TrainingDataError as exc:
+                if name == champion:
+                    raise
+                log_progress(f"model {name} not registered: {exc}")
+                continue
             fitted[name] = model
             version = f"{run_id}-{name}"
             path = registry.save_artifact(model, lakehouse, version)
