@@ -18,6 +18,8 @@ help:
 	@echo "make test   - set up (project and Airflow environments), lint, run every test"
 	@echo "make setup  - create $(VENV), install the project (editable) and fetch the Delta jars"
 	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
+	@echo "make browser- install headless Chromium (Debian) for the report tests"
+	@echo "make benchmark - generator and model benchmarks (results: docs/benchmarks.md, docs/model-card.md)"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated data, lakehouse and reports (keeps environments and caches)"
 
@@ -38,7 +40,7 @@ demo: setup
 	$(BIN)/rural-risk generate --out $(LANDING) --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --overwrite
 	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) pipeline --landing $(LANDING) --top 10
 
-test: setup airflow
+test: setup airflow browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests
 
@@ -49,7 +51,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 benchmark: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/generate_scale.py --villages $(VILLAGES) --years $(YEARS) --engine local
+	$(BIN)/rural-risk generate --out data/bench/landing --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --overwrite
+	$(BIN)/python benchmarks/model_benchmark.py --build --landing data/bench/landing --lakehouse data/bench/lakehouse --truth data/bench/landing/_truth --out data/bench/model_benchmark.json
 
 clean:
 	rm -rf data lakehouse reports spark-warehouse metastore_db derby.log

@@ -132,11 +132,14 @@ class SourceLoader:
         self.codes = load_yaml("codes.yaml")
         self.grain = str(sec.get("period", "month"))
         self.validator = None
+        # The project's session (Delta jars, extension, catalog) must exist before Great
+        # Expectations asks Spark for one, or GX would start a session without Delta.
+        spark = ctx.spark
         if use_gx:
             from features.quality import Validator
 
             self.validator = Validator(conf["quality"].get("data_docs_dir"))
-        zone = ctx.spark.conf.get("spark.sql.session.timeZone")
+        zone = spark.conf.get("spark.sql.session.timeZone")
         if zone != sec.timezone:
             raise ValueError(f"Spark session time zone {zone} differs from conf timezone {sec.timezone}: "
                              "local landing timestamps would be misread")
