@@ -46,7 +46,10 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
         # Cached: counted here, then scored; the history windows are not computed twice.
         rows = panel.filter(F.col("period_start") == F.lit(last)).cache()
         n = rows.count()
-        scored = score_spark(rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]))
+        scored = score_spark(
+            rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]),
+            conf["reasons"].get("labels", []),
+        )
         ranked = rank_and_flag(scored, float(sc["flag_share"]), n)
         predicted = next_period(last, grain)
         villages = villages_frame(spark, lh)

@@ -28,7 +28,15 @@ class ReasonTemplateError(ValueError):
     """A reason template has a bad pattern or placeholder."""
 
 
-def feature_label(name: str) -> str:
+def feature_label(name: str, labels: Sequence[Mapping[str, str]] = ()) -> str:
+    """The input's name in words: the first configured label pattern matching the whole name."""
+    for entry in labels:
+        m = re.fullmatch(entry["pattern"], name)
+        if m:
+            text = entry["text"]
+            for i, g in enumerate(m.groups(), 1):
+                text = text.replace(f"{{{i}}}", (g or "").replace("_", " "))
+            return text
     if name in HIST_LABELS:
         return HIST_LABELS[name]
     m = re.fullmatch(r"hist_ma(\d+)", name)
@@ -58,15 +66,18 @@ def _change(value: float, base: float) -> tuple[str, str, str]:
         return "", "", "unknown"
     direction = "up" if value >= base else "down"
     if abs(base) < 1e-9:
-        return direction, "", ("up from none" if value > 0 else "unchanged")
+        return direction, "", ("above" if value > 0 else "level with")
     pct = f"{abs(value - base) / abs(base) * 100:.0f}"
-    return direction, pct, f"{direction} {pct}%"
+    return direction, pct, f"{pct}% {'above' if direction == 'up' else 'below'}"
 
 
-def render(name: str, value: float, base: float, templates: Sequence[Mapping[str, str]]) -> str:
+def render(
+    name: str, value: float, base: float, templates: Sequence[Mapping[str, str]],
+    labels: Sequence[Mapping[str, str]] = (),
+) -> str:
     direction, pct, change = _change(value, base)
     fields = {
-        "label": feature_label(name), "value": float(np.nan_to_num(value)),
+        "label": feature_label(name, labels), "value": float(np.nan_to_num(value)),
         "baseline": float(np.nan_to_num(base)), "days": float(np.nan_to_num(value)),
         "direction": direction, "pct": pct, "change": change,
     }
@@ -78,7 +89,7 @@ def render(name: str, value: float, base: float, templates: Sequence[Mapping[str
             raise ReasonTemplateError(
                 f"reason template {t!r} cannot be used for {name}: {exc}"
             ) from exc
-    return f"{fields['label']} {change} on the township average"
+    return f"{fields['label']} {change} the township average"
 
 
 def top_reasons(
@@ -87,6 +98,7 @@ def top_reasons(
     baseline: pd.DataFrame,
     templates: Sequence[Mapping[str, str]],
     n: int = 3,
+    labels: Sequence[Mapping[str, str]] = (),
 ) -> list[list[str]]:
     """Up to n plain-word drivers per row, strongest first; only inputs that raise the risk."""
     contrib = attributions(model, rows, baseline)
@@ -98,7 +110,7 @@ def top_reasons(
         for j in order[:n]:
             if contrib[i, j] <= 1e-9:
                 break
-            words.append(render(model.features[j], x[i, j], b[i, j], templates))
+            words.append(render(model.features[j], x[i, j], b[i, j], templates, labels))
         out.append(words)
     return out
 

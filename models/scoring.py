@@ -50,14 +50,18 @@ RISK_SCHEMA = T.StructType(
 
 
 def score_pandas(
-    model: RiskModel, rows: pd.DataFrame, templates: Sequence[Mapping[str, str]], n_reasons: int
+    model: RiskModel, rows: pd.DataFrame, templates: Sequence[Mapping[str, str]], n_reasons: int,
+    labels: Sequence[Mapping[str, str]] = (),
 ) -> pd.DataFrame:
     """Scores and reasons of one township's rows (plain pandas: the same code the UDF runs)."""
     rows = rows.reset_index(drop=True)
     pred = model.predict(rows)
     baseline = township_baseline(rows, model.features)
     base_rows = pd.concat([rows[["township_id", "period_start"]], baseline], axis=1)
-    reasons = top_reasons(model, rows, base_rows, templates, n_reasons) if n_reasons > 0 else [[]] * len(rows)
+    reasons = (
+        top_reasons(model, rows, base_rows, templates, n_reasons, labels)
+        if n_reasons > 0 else [[]] * len(rows)
+    )
     return pd.DataFrame(
         {
             "village_id": rows["village_id"].astype(str),
@@ -75,18 +79,20 @@ def score_spark(
     model: RiskModel,
     templates: Sequence[Mapping[str, str]],
     n_reasons: int,
+    labels: Sequence[Mapping[str, str]] = (),
 ) -> DataFrame:
     """Apply the model to every row of `panel` (one period) per township, with a broadcast model."""
     spark = panel.sparkSession
     bc = spark.sparkContext.broadcast(model)
     tmpl = [dict(t) for t in templates]
+    words = [dict(t) for t in labels]
     cols = ["village_id", "township_id", "period_start", *model.features]
     inputs = panel.select(
         *[F.col(c).cast("double").alias(c) if c in model.features else F.col(c) for c in cols]
     )
 
     def apply(pdf: pd.DataFrame) -> pd.DataFrame:
-        return score_pandas(bc.value, pdf, tmpl, n_reasons)
+        return score_pandas(bc.value, pdf, tmpl, n_reasons, words)
 
     return inputs.groupBy("township_id").applyInPandas(apply, schema=SCORED_SCHEMA)
 
