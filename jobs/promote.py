@@ -2,8 +2,8 @@
 
 `rural-risk train` registers its fits and picks the champion (or keeps the incumbent);
 this checks that the champion the scorer will now use can actually serve: its registry
-row exists, its artifact loads, and every feature it was trained on is a column of
-gold.village_features. A failure stops the DAG run before the pipeline scores with it.
+row exists, its artifact loads, and every input it was trained on is in the scorer's panel
+(gold.village_features and the history signals derived from it). A failure stops the DAG run before the pipeline scores with it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,15 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
         registry.load_artifact(champ.artifact_path)
     except Exception as exc:  # any unpickling or storage error means the scorer would fail too
         raise PromotionError(f"champion {champ.version}: artifact {champ.artifact_path} does not load: {exc}") from exc
-    columns = set(lh.read(spark, "gold.village_features").columns)
+    from models.panel import build_panel
+
+    # The scorer's own input panel: gold.village_features plus the history signals (hist_*)
+    # the models derive from it, so a baseline champion is checked on what it really reads.
+    panel, _, _ = build_panel(
+        spark, lh, ctx.settings.section("models"), str(ctx.settings.get("period", "month")),
+        args.as_of, history_only=True,
+    )
+    columns = set(panel.columns)
     missing = [f for f in champ.features if f not in columns]
     if missing:
         raise PromotionError(
