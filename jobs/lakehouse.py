@@ -84,9 +84,22 @@ class Lakehouse:
                         found.append(f"{layer}.{table}")
         return sorted(found)
 
+    def _release_foreign_name(self, spark: SparkSession, name: str) -> None:
+        """A session that opened another lakehouse first (tests, notebooks) may hold `name` for
+        a table elsewhere: drop that catalog entry (external table: no data is touched)."""
+        if not spark.catalog.tableExists(name):
+            return
+        location = None
+        for row in spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect():
+            if row["col_name"] == "Location":
+                location = str(row["data_type"])
+        if location is not None and location.removeprefix("file:") != self.path(name).removeprefix("file:"):
+            spark.sql(f"DROP TABLE {name}")
+
     def register(self, spark: SparkSession, name: str) -> None:
         layer, _ = split_name(name)
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        self._release_foreign_name(spark, name)
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{self.path(name)}'")
 
     def register_all(self, spark: SparkSession) -> list[str]:
@@ -111,6 +124,7 @@ class Lakehouse:
         """Create the table once (explicit columns, partitioning, CHECK constraints) and register it."""
         layer, _ = split_name(name)
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        self._release_foreign_name(spark, name)
         builder = DeltaTable.createIfNotExists(spark).tableName(name).location(self.path(name))
         for f in schema.fields:
             builder = builder.addColumn(

@@ -55,3 +55,18 @@ def test_reading_a_missing_table_says_which(spark, tmp_path):
     with pytest.raises(UnknownTableError, match="gold.village_risk does not exist"):
         lh.read(spark, "gold.village_risk")
     assert lh.version(spark, "gold.village_risk") is None
+
+
+def test_a_second_lakehouse_in_the_same_session_gets_its_own_tables(spark, tmp_path):
+    first, second = Lakehouse(str(tmp_path / "one")), Lakehouse(str(tmp_path / "two"))
+    first.create(spark, "gold.t_two_roots", SCHEMA)
+    spark.createDataFrame([("v1", 1.0)], SCHEMA).write.format("delta").mode("append").save(
+        first.path("gold.t_two_roots")
+    )
+    second.create(spark, "gold.t_two_roots", SCHEMA)
+    assert second.exists(spark, "gold.t_two_roots")
+    assert spark.sql("SELECT COUNT(*) AS n FROM gold.t_two_roots").first()["n"] == 0
+    assert first.read(spark, "gold.t_two_roots").count() == 1  # the first table's data is kept
+    first.register(spark, "gold.t_two_roots")
+    assert spark.sql("SELECT COUNT(*) AS n FROM gold.t_two_roots").first()["n"] == 1
+    spark.sql("DROP TABLE gold.t_two_roots")
