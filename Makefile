@@ -11,7 +11,7 @@ VILLAGES ?= 250
 YEARS ?= 5
 SEED ?= 42
 
-.PHONY: help setup jars demo test lint format airflow clean benchmark
+.PHONY: help setup jars demo test test-airflow-e2e lint format airflow clean benchmark
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
@@ -42,7 +42,11 @@ demo: setup
 
 test: setup airflow browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests -m "not airflow_e2e" --durations=15
+
+# The Airflow end-to-end run (both DAGs through `airflow dags test`, about 36 spark-submits).
+test-airflow-e2e: setup airflow
+	$(BIN)/pytest tests/airflow/test_dags_e2e.py -m airflow_e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
