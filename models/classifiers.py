@@ -10,6 +10,7 @@ registry stores with joblib.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,31 +77,14 @@ class RiskModel:
         p = self.params
         if self.kind == "hgb_count":
             # Poisson regression of next period's weighted count: ranks by expected harm.
-            return HistGradientBoostingRegressor(
-                loss="poisson",
-                max_iter=int(p.get("max_iter", 150)),
-                learning_rate=float(p.get("learning_rate", 0.05)),
-                max_leaf_nodes=int(p.get("max_leaf_nodes", 15)),
-                min_samples_leaf=int(p.get("min_samples_leaf", 40)),
-                l2_regularization=float(p.get("l2_regularization", 1.0)),
-                early_stopping=False,
-                random_state=random_state,
-            )
+            return HistGradientBoostingRegressor(loss="poisson", **_hgb_params(p, random_state))
         if self.kind == "logistic":
             return make_pipeline(
                 SimpleImputer(strategy="median", keep_empty_features=True),
                 StandardScaler(),
                 LogisticRegression(C=float(p.get("C", 0.1)), max_iter=int(p.get("max_iter", 500))),
             )
-        return HistGradientBoostingClassifier(
-            max_iter=int(p.get("max_iter", 150)),
-            learning_rate=float(p.get("learning_rate", 0.05)),
-            max_leaf_nodes=int(p.get("max_leaf_nodes", 15)),
-            min_samples_leaf=int(p.get("min_samples_leaf", 40)),
-            l2_regularization=float(p.get("l2_regularization", 1.0)),
-            early_stopping=False,
-            random_state=random_state,
-        )
+        return HistGradientBoostingClassifier(**_hgb_params(p, random_state))
 
     # ----- scoring -----
     def matrix(self, df: pd.DataFrame) -> np.ndarray:
@@ -184,3 +168,16 @@ class RiskModel:
         self.train_periods = (str(periods[0])[:10], str(periods[-1])[:10])
         self.calibration_periods = (str(cal_start)[:10], str(periods[-1])[:10])
         return self
+
+
+def _hgb_params(p: Mapping[str, Any], random_state: int) -> dict[str, Any]:
+    """Settings shared by the boosted classifier and the boosted count model."""
+    return {
+        "max_iter": int(p.get("max_iter", 150)),
+        "learning_rate": float(p.get("learning_rate", 0.05)),
+        "max_leaf_nodes": int(p.get("max_leaf_nodes", 15)),
+        "min_samples_leaf": int(p.get("min_samples_leaf", 40)),
+        "l2_regularization": float(p.get("l2_regularization", 1.0)),
+        "early_stopping": False,
+        "random_state": random_state,
+    }
