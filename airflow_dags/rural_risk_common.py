@@ -123,6 +123,24 @@ class Schedule:
             "execution_timeout": timedelta(minutes=float(block.get("execution_timeout_minutes", 120))),
         }
 
+    def dag_arguments(self, block: dict[str, Any]) -> dict[str, Any]:
+        """The @dag arguments both DAGs take from their block of conf/schedule.yaml."""
+        from airflow.sdk import CronDataIntervalTimetable
+
+        args: dict[str, Any] = {
+            "dag_id": str(block["dag_id"]),
+            "schedule": CronDataIntervalTimetable(str(block["schedule"]), timezone=self.timezone),
+            "start_date": self.start_date(block),
+            "catchup": bool(block.get("catchup", False)),
+            "max_active_runs": int(block.get("max_active_runs", 1)),
+            "default_args": self.default_args(block),
+            "user_defined_macros": template_macros(self),
+            "tags": list(block.get("tags", ["rural-risk"])),
+        }
+        if "max_active_tasks" in block:
+            args["max_active_tasks"] = int(block["max_active_tasks"])
+        return args
+
     def start_date(self, block: dict[str, Any]) -> pendulum.DateTime:
         return pendulum.parse(str(block.get("start_date", "2026-01-01")), tz=self.timezone)
 

@@ -17,26 +17,15 @@ failure is seen although the rest of the pipeline ran.
 from __future__ import annotations
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag
-from rural_risk_common import Schedule, as_of_template, stage_task, template_macros
+from airflow.sdk import TriggerRule, dag
+from rural_risk_common import Schedule, as_of_template, stage_task
 
 CFG = Schedule.load()
 CFG.define_connection()
 BLOCK = CFG.dag("pipeline")
 
 
-@dag(
-    dag_id=str(BLOCK["dag_id"]),
-    schedule=CronDataIntervalTimetable(str(BLOCK["schedule"]), timezone=CFG.timezone),
-    start_date=CFG.start_date(BLOCK),
-    catchup=bool(BLOCK.get("catchup", False)),
-    max_active_runs=int(BLOCK.get("max_active_runs", 1)),
-    max_active_tasks=int(BLOCK.get("max_active_tasks", 4)),
-    default_args=CFG.default_args(BLOCK),
-    user_defined_macros=template_macros(CFG),
-    tags=list(BLOCK.get("tags", ["rural-risk"])),
-    doc_md=__doc__,
-)
+@dag(**CFG.dag_arguments(BLOCK), doc_md=__doc__)
 def rural_risk_pipeline() -> None:
     as_of = ["--as-of", as_of_template(CFG)]
     first = str(BLOCK.get("first_source", "villages"))

@@ -10,25 +10,15 @@ through spark-submit with the run id of its interval, so a rerun writes the same
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag
-from rural_risk_common import Schedule, as_of_template, stage_task, template_macros
+from airflow.sdk import dag
+from rural_risk_common import Schedule, as_of_template, stage_task
 
 CFG = Schedule.load()
 CFG.define_connection()
 BLOCK = CFG.dag("training")
 
 
-@dag(
-    dag_id=str(BLOCK["dag_id"]),
-    schedule=CronDataIntervalTimetable(str(BLOCK["schedule"]), timezone=CFG.timezone),
-    start_date=CFG.start_date(BLOCK),
-    catchup=bool(BLOCK.get("catchup", False)),
-    max_active_runs=int(BLOCK.get("max_active_runs", 1)),
-    default_args=CFG.default_args(BLOCK),
-    user_defined_macros=template_macros(CFG),
-    tags=list(BLOCK.get("tags", ["rural-risk"])),
-    doc_md=__doc__,
-)
+@dag(**CFG.dag_arguments(BLOCK), doc_md=__doc__)
 def rural_risk_training() -> None:
     as_of = ["--as-of", as_of_template(CFG)]
     backtest = stage_task(CFG, "backtest", ["backtest", *as_of])
