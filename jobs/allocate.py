@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 if TYPE_CHECKING:
@@ -19,9 +20,9 @@ COMPARISON = "gold.allocation_backtest"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="run date: plan the period after the last complete one "
+    add_as_of(
+        parser,
+        "run date: plan the period after the last complete one "
         "(default: the latest period in gold.village_risk)",
     )
     parser.add_argument(

@@ -10,17 +10,17 @@ select the champion (the same rows: fixed random state, tables replaced in full)
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "backtest every model (rolling origin) and write gold.backtest_predictions and gold.model_metrics"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="backtest on periods complete by this date (default: the latest period with features)",
+    add_as_of(
+        parser,
+        "backtest on periods complete by this date (default: the latest period with features)",
     )
 
 

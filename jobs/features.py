@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 if TYPE_CHECKING:
@@ -46,9 +47,9 @@ class FeatureRunSummary:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="run date: features and labels up to the last complete period before it "
+    add_as_of(
+        parser,
+        "run date: features and labels up to the last complete period before it "
         "(default: the end of the latest period with an incident report)",
     )
     parser.add_argument(

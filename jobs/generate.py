@@ -6,16 +6,11 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from jobs.arguments import iso_date
 from jobs.context import RunContext
 
 HELP = "generate a synthetic county: all seven landing sources plus _truth/ (deterministic for a seed)"
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got '{text}'") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--villages", type=int, required=True, metavar="N", help="number of villages")
     parser.add_argument("--years", type=int, required=True, metavar="Y", help="simulated years")
     parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
-    parser.add_argument("--start", type=_date, default=None, metavar="YYYY-MM-DD",
+    parser.add_argument("--start", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="first simulated month (default from conf/generator.yaml: 2021-01-01)")
     parser.add_argument("--dirty-rate", type=float, default=None, metavar="R",
                         help="share of dirty rows per source file (default from conf/generator.yaml)")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "run ingest, features, train, score, allocate and report in order"
@@ -13,9 +13,9 @@ HELP = "run ingest, features, train, score, allocate and report in order"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landing", required=True, metavar="DIR", help="landing zone folder")
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="run date: risk is scored for the period after the last complete one "
+    add_as_of(
+        parser,
+        "run date: risk is scored for the period after the last complete one "
         "(default: the day after the latest reported incident)",
     )
     parser.add_argument(

@@ -9,8 +9,8 @@ row exists, its artifact loads, and every input it was trained on is in the scor
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "check that the registered champion loads and matches gold.village_features"
@@ -21,9 +21,9 @@ class PromotionError(ValueError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="the training run's date (logged; the champion is the latest registered one)",
+    add_as_of(
+        parser,
+        "the training run's date (logged; the champion is the latest registered one)",
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from typing import Any
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "score every village's risk for the period after the last complete one (champion model)"
@@ -15,9 +16,9 @@ AUDIT = "gold.township_audit"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="score the period after the last complete period of this date "
+    add_as_of(
+        parser,
+        "score the period after the last complete period of this date "
         "(default: the period after the latest one with features)",
     )
 

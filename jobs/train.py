@@ -6,15 +6,16 @@ import argparse
 from datetime import date
 from typing import Any
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "backtest baselines and classifiers, write metrics, register the champion model"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="train on periods complete by this date (default: the latest period with features)",
+    add_as_of(
+        parser,
+        "train on periods complete by this date (default: the latest period with features)",
     )
 
 

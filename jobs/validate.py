@@ -12,6 +12,7 @@ import argparse
 from dataclasses import dataclass
 from datetime import date
 
+from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
 HELP = "check that the silver tables the features need exist and say what this run loaded"
@@ -36,9 +37,9 @@ class SourceStatus:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as-of", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-        help="the run's date: reports incidents reported on or after it (a backfill sees them)",
+    add_as_of(
+        parser,
+        "the run's date: reports incidents reported on or after it (a backfill sees them)",
     )
     parser.add_argument(
         "--require", action="append", default=None, metavar="SOURCE",

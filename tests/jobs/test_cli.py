@@ -31,6 +31,7 @@ def test_global_options_work_before_and_after_the_command():
         (["sql"], "the following arguments are required: query"),
         (["--profile", "nope", "sql", "SELECT 1"], "unknown profile 'nope'"),
         (["sql", "SELECT 1", "--limit", "many"], "invalid int value: 'many'"),
+        (["score", "--as-of", "2023-13-01"], "--as-of: expected a date as YYYY-MM-DD, got '2023-13-01'"),
     ],
 )
 def test_user_mistakes_give_one_line_and_nonzero_exit(argv, message):
