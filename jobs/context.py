@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,18 @@ class Stage:
             self.detail = detail
 
 
+def spark_progress(spark: SparkSession) -> str | None:
+    """Tasks done out of the tasks of Spark's active stages, or None when nothing runs."""
+    tracker = spark.sparkContext.statusTracker()
+    infos = [i for i in (tracker.getStageInfo(s) for s in tracker.getActiveStageIds()) if i is not None]
+    if not infos:
+        return None
+    total = sum(i.numTasks for i in infos)
+    done = sum(i.numCompletedTasks for i in infos)
+    running = sum(i.numActiveTasks for i in infos)
+    return f"{done}/{total} Spark tasks done, {running} running"
+
+
 @dataclass
 class RunContext:
     """What every job receives: settings, lakehouse, run id, a logger and a lazy SparkSession."""
@@ -82,6 +95,7 @@ class RunContext:
     run_id: str
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("rural-risk"))
     _spark: SparkSession | None = None
+    _stages: list[Stage] = field(default_factory=list)
 
     @property
     def spark(self) -> SparkSession:
@@ -122,15 +136,42 @@ class RunContext:
         end_of_latest = next_period(period_start(latest, grain), grain)
         return min(end_of_latest, today or date.today())
 
+    @property
+    def progress_seconds(self) -> float:
+        """How often a running stage logs Spark's task progress (0 turns it off)."""
+        return float(self.settings.get("progress_seconds", 30))
+
+    def _watch(self, st: Stage, stop: threading.Event) -> None:
+        """While `st` is the innermost stage, log task progress when it changed."""
+        last = None
+        while not stop.wait(self.progress_seconds):
+            if self._spark is None or not self._stages or self._stages[-1] is not st:
+                continue
+            try:
+                line = spark_progress(self._spark)
+            except Exception:  # the session is stopping; progress is best effort
+                return
+            if line is not None and line != last:
+                self.log.info("%s: %s (%.0fs so far)", st.name, line, time.monotonic() - st.started)
+                last = line
+
     @contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
         st = Stage(name=name, log=self.log)
         self.log.info("%s: started", name)
+        self._stages.append(st)
+        stop = threading.Event()
+        if self.progress_seconds > 0:
+            threading.Thread(target=self._watch, args=(st, stop), daemon=True,
+                             name=f"progress-{name}").start()
         try:
             yield st
         except BaseException:
             self.log.error("%s: failed after %.1fs", name, time.monotonic() - st.started)
             raise
+        finally:
+            stop.set()
+            self._stages.remove(st)
         parts = [f"done in {time.monotonic() - st.started:.1f}s"]
         if st.rows is not None:
             parts.append(f"{st.rows:,} rows")

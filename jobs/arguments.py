@@ -1,0 +1,19 @@
+"""Command-line arguments shared by several `rural-risk` stages."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+
+def iso_date(text: str) -> date:
+    """argparse type for a calendar date written YYYY-MM-DD, with a one-line error otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got '{text}'") from None
+
+
+def add_as_of(parser: argparse.ArgumentParser, help: str) -> None:
+    """The run date every scheduled stage takes (Airflow passes its data interval's end)."""
+    parser.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD", help=help)
