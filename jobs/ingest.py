@@ -131,14 +131,9 @@ class SourceLoader:
                                sec.get("security.dev_key"), sec.profile)
         self.codes = load_yaml("codes.yaml")
         self.grain = str(sec.get("period", "month"))
-        self.validator = None
-        # The project's session (Delta jars, extension, catalog) must exist before Great
-        # Expectations asks Spark for one, or GX would start a session without Delta.
+        self.use_gx = use_gx
+        self._validator = None
         spark = ctx.spark
-        if use_gx:
-            from features.quality import Validator
-
-            self.validator = Validator(conf["quality"].get("data_docs_dir"))
         zone = spark.conf.get("spark.sql.session.timeZone")
         if zone != sec.timezone:
             raise ValueError(f"Spark session time zone {zone} differs from conf timezone {sec.timezone}: "
@@ -148,8 +143,21 @@ class SourceLoader:
         self._cached.append(df.persist())
         return df
 
+    @property
+    def validator(self) -> Any:
+        """The Great Expectations validator, made when the first batch needs it: a run with no
+        new files pays neither its import nor its Data Docs build."""
+        if self.use_gx and self._validator is None:
+            from features.quality import Validator
+
+            # The project's session (Delta jars, extension, catalog) exists already (made in
+            # __init__): GX must not start a session of its own without Delta.
+            self._validator = Validator(self.conf["quality"].get("data_docs_dir"))
+        return self._validator
+
     def finish(self) -> str | None:
-        return self.validator.build_docs() if self.validator else None
+        """Rebuild Data Docs when this run validated a batch; None otherwise."""
+        return self._validator.build_docs() if self._validator is not None else None
 
     def _options(self, source: str, spec: Any) -> Any:
         from features.landing.reading import ReadOptions
@@ -240,7 +248,7 @@ class SourceLoader:
                 out.messages.append(message)
                 self._reject(log_rows, f, message, seen)
                 out.files_rejected += 1
-        if self.validator is not None and not fatal:
+        if self.use_gx and not fatal:
             fatal += self._validate(checked, spec, checks, counts, out)
         if fatal:
             out.failed = True

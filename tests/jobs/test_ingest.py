@@ -218,6 +218,22 @@ O5,V1,book_club,10,5,2020-01-01,,2024-01-01 00:00:00
             assert df.filter(text.contains(value)).count() == 0, f"{value} found in {name}"
 
 
+def test_great_expectations_runs_on_new_batches_only(ictx, landing, tmp_path):
+    from jobs.ingest import ingest
+
+    docs = tmp_path / "data-docs"
+    override(ictx, {"encoding": {"villages": "gb18030"}, "quality": {"data_docs_dir": str(docs)}})
+    first = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=True)
+    assert first.data_docs == str(docs.resolve() / "index.html")
+    assert (docs / "index.html").is_file()
+    assert [(s.files_loaded, s.failed) for s in first.sources] == [(1, False)]
+    # Nothing new to load: no validation, so no Data Docs rebuild either.
+    (docs / "index.html").unlink()
+    again = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=True)
+    assert [s.files_skipped for s in again.sources] == [1]
+    assert again.data_docs is None and not (docs / "index.html").exists()
+
+
 def test_generated_dirty_county_ends_where_its_truth_says(ctx, tmp_path):
     """Every planted dirty row of a tiny generated county is quarantined with its reason,
     counted as a duplicate, or accepted with its label mapped; personal values stay hidden."""
