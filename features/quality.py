@@ -28,8 +28,20 @@ class BatchValidation:
     suite: str
     success: bool
     evaluated: int
-    failed: list[str] = field(default_factory=list)  # checks below `mostly`
+    rows: int = 0  # rows in the batch (GX's element_count)
+    failed: list[str] = field(default_factory=list)  # checks below `mostly` (GX's own verdict)
     unexpected: dict[str, int] = field(default_factory=dict)  # check -> GX unexpected count
+
+    def over_share(self, max_bad_share: float) -> list[str]:
+        """Checks whose unexpected rows exceed `max_bad_share` of all the batch's rows.
+
+        GX's `mostly` measures the share among non-null values, so an optional column that
+        is nearly empty fails its expectation on one bad value; the batch gate uses the
+        share of all rows instead, as the row checks and the per-file gate do.
+        """
+        if self.rows <= 0:
+            return []
+        return sorted(c for c, n in self.unexpected.items() if n / self.rows > max_bad_share)
 
 
 def _native(check: str, rule: ColumnRule | None, codes: Mapping[str, Any], bbox: Mapping[str, float]):
@@ -120,6 +132,7 @@ class Validator:
         for r in result.results:
             check = r.expectation_config.meta["check"]
             out.unexpected[check] = int((r.result or {}).get("unexpected_count") or 0)
+            out.rows = max(out.rows, int((r.result or {}).get("element_count") or 0))
             if not r.success:
                 out.failed.append(check)
         return out

@@ -271,8 +271,10 @@ class SourceLoader:
         if diff:
             out.messages.append("Great Expectations and the row checks disagree: " + "; ".join(diff))
         rows = sum(c["rows_read"] for c in counts.values())
-        if not result.success and rows >= int(bf["min_rows"]):
-            return [f"suite {result.suite} failed on the batch: {', '.join(result.failed)} below {mostly:.0%}"]
+        over = result.over_share(float(bf["max_bad_share"]))
+        if over and rows >= int(bf["min_rows"]):
+            return [f"suite {result.suite} failed on the batch: {', '.join(over)} flag more than "
+                    f"{float(bf['max_bad_share']):.0%} of its {result.rows} rows"]
         return []
 
     def _write_log(self, rows: list[dict]) -> None:

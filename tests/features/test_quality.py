@@ -69,6 +69,10 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
     assert set(result.failed) <= {
         "inconsistent:occurred_after_reported|rule:occurred_after_reported",
         "out_of_range:longitude|range:longitude"}
+    # The batch gate counts all rows: each check flags 1 of the 5 rows (20%).
+    assert result.rows == 5
+    assert result.over_share(0.5) == []
+    assert result.over_share(0.1) == sorted(c for c, n in result.unexpected.items() if n)
     index = validator.build_docs()
     assert index is not None and "silver.incidents" in (tmp_path / "docs" / "index.html").read_text()
     checked.unpersist()

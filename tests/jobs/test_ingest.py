@@ -218,19 +218,28 @@ O5,V1,book_club,10,5,2020-01-01,,2024-01-01 00:00:00
             assert df.filter(text.contains(value)).count() == 0, f"{value} found in {name}"
 
 
-def test_great_expectations_runs_on_new_batches_only(ictx, landing, tmp_path):
+def test_great_expectations_gate_counts_all_rows_and_runs_on_new_batches_only(ictx, tmp_path):
     from jobs.ingest import ingest
 
-    docs = tmp_path / "data-docs"
+    landing, docs = tmp_path / "gx-landing", tmp_path / "data-docs"
+    write(landing, "villages/v.csv", VILLAGES, encoding="gb18030")
+    ok = "I{n},2024-03-01 10:00:00,2024-03-01 09:00:00,V1,,,theft,2,citizen_call,12,open,2024-03-01 10:00:00,,,,"
+    bad = "I20,2024-03-01 10:00:00,,V1,200,34.2,theft,2,citizen_call,12,open,2024-03-01 10:00:00,,,,"
+    write(landing, "incidents/i.csv", "\n".join([INC_HEAD, *(ok.format(n=n) for n in range(1, 20)), bad]) + "\n")
     override(ictx, {"encoding": {"villages": "gb18030"}, "quality": {"data_docs_dir": str(docs)}})
-    first = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=True)
+    first = ingest(ictx, landing, sources=["villages", "incidents"], ingest_time=NOW, great_expectations=True)
     assert first.data_docs == str(docs.resolve() / "index.html")
     assert (docs / "index.html").is_file()
-    assert [(s.files_loaded, s.failed) for s in first.sources] == [(1, False)]
+    inc = {s.source: s for s in first.sources}["incidents"]
+    # 20 rows (the gate's min_rows): the only longitude given is out of range. GX's `mostly`
+    # counts non-null values only (1 of 1 bad); the gate counts all rows (1 of 20), so the
+    # batch loads and just that row is quarantined.
+    assert (inc.failed, inc.files_loaded, inc.rows_accepted, inc.rows_quarantined) == (False, 1, 19, 1)
+    assert inc.messages == []
     # Nothing new to load: no validation, so no Data Docs rebuild either.
     (docs / "index.html").unlink()
-    again = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=True)
-    assert [s.files_skipped for s in again.sources] == [1]
+    again = ingest(ictx, landing, sources=["villages", "incidents"], ingest_time=NOW, great_expectations=True)
+    assert [s.files_skipped for s in again.sources] == [1, 1]
     assert again.data_docs is None and not (docs / "index.html").exists()
 
 
