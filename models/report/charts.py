@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -49,14 +50,20 @@ def map_points(risk: pd.DataFrame, villages: pd.DataFrame | None, width: int = 6
     return sorted(out, key=lambda p: (p["flagged"], p["probability"]))  # flagged drawn on top
 
 
+@contextmanager
+def _without_glyph_warnings() -> Iterator[None]:
+    """Text stays text in the SVG (svg.fonttype none): the browser draws Chinese names with its
+    own fonts, so matplotlib lacking CJK glyphs for its layout passes does not matter."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        yield
+
+
 def _svg(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    with warnings.catch_warnings():
-        # Text stays text in the SVG (svg.fonttype none): the browser draws Chinese names with
-        # its own fonts, so matplotlib lacking CJK glyphs for its layout pass does not matter.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+    with _without_glyph_warnings():
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
@@ -99,7 +106,8 @@ def trends_svg(trends: pd.DataFrame) -> str:
     for ax in axes.ravel()[len(towns):]:
         ax.set_visible(False)
     fig.supylabel("incidents per month", fontsize=8)
-    fig.tight_layout()
+    with _without_glyph_warnings():
+        fig.tight_layout()
     return _svg(fig)
 
 

@@ -116,3 +116,14 @@ def test_console_check_catches_a_broken_page(tmp_path, chromium):
                    "<script>undefinedFunction()</script></body></html>", encoding="utf-8")
     page = load(bad)
     assert any("undefinedFunction is not defined" in line for line in page.console)
+
+
+def test_chinese_names_draw_without_glyph_warnings(recwarn):
+    from models.report.charts import trends_svg
+
+    trends = pd.DataFrame({"township_name": ["城关镇", "城关镇", "李家庄乡", "李家庄乡"],
+                           "period_start": [date(2024, 3, 1), date(2024, 4, 1)] * 2,
+                           "incidents": [4, 6, 1, 2]})
+    svg = trends_svg(trends)
+    assert "城关镇" in svg and "李家庄乡" in svg  # text stays text; the browser's fonts draw it
+    assert [str(w.message) for w in recwarn if "Glyph" in str(w.message)] == []
