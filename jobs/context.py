@@ -96,6 +96,7 @@ class RunContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("rural-risk"))
     _spark: SparkSession | None = None
     _stages: list[Stage] = field(default_factory=list)
+    _progress_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def spark(self) -> SparkSession:
@@ -145,15 +146,19 @@ class RunContext:
         """While `st` is the innermost stage, log task progress when it changed."""
         last = None
         while not stop.wait(self.progress_seconds):
-            if self._spark is None or not self._stages or self._stages[-1] is not st:
-                continue
-            try:
-                line = spark_progress(self._spark)
-            except Exception:  # the session is stopping; progress is best effort
-                return
-            if line is not None and line != last:
-                self.log.info("%s: %s (%.0fs so far)", st.name, line, time.monotonic() - st.started)
-                last = line
+            # Under the lock, so no progress line can follow the stage's own "done" line.
+            with self._progress_lock:
+                if stop.is_set():
+                    return
+                if self._spark is None or not self._stages or self._stages[-1] is not st:
+                    continue
+                try:
+                    line = spark_progress(self._spark)
+                except Exception:  # the session is stopping; progress is best effort
+                    return
+                if line is not None and line != last:
+                    self.log.info("%s: %s (%.0fs so far)", st.name, line, time.monotonic() - st.started)
+                    last = line
 
     @contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
@@ -170,8 +175,9 @@ class RunContext:
             self.log.error("%s: failed after %.1fs", name, time.monotonic() - st.started)
             raise
         finally:
-            stop.set()
-            self._stages.remove(st)
+            with self._progress_lock:
+                stop.set()
+                self._stages.remove(st)
         parts = [f"done in {time.monotonic() - st.started:.1f}s"]
         if st.rows is not None:
             parts.append(f"{st.rows:,} rows")
