@@ -12,7 +12,6 @@ from jobs.context import RunContext
 HELP = "generate a synthetic county: all seven landing sources plus _truth/ (deterministic for a seed)"
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="landing folder to create")
     parser.add_argument("--villages", type=int, required=True, metavar="N", help="number of villages")

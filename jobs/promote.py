@@ -13,7 +13,7 @@ import argparse
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
-HELP = "check that the registered champion loads and matches gold.village_features"
+HELP = "check that the registered champion loads and every input it needs is in the scorer's panel"
 
 
 class PromotionError(ValueError):
