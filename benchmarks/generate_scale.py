@@ -22,48 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def _children(pid: int) -> list[int]:
-    """pid and all its descendants, from /proc/<pid>/stat parent links."""
-    parent: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parent.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(parent.get(p, []))
-    return out
-
-
-def _cpu_ticks(pids: list[int], seen: dict[int, int]) -> None:
-    """Remember each process's latest user+system CPU ticks (a process's last sample counts)."""
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                f = fh.read().rsplit(")", 1)[1].split()
-            seen[p] = int(f[11]) + int(f[12])
-        except (OSError, IndexError, ValueError):
-            pass
-
-
-def _rss_kb(pids: list[int]) -> int:
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE_KB
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proctree import children as _children  # noqa: E402  (benchmarks/ is not a package)
+from proctree import cpu_ticks as _cpu_ticks  # noqa: E402
+from proctree import rss_kb as _rss_kb  # noqa: E402
 
 
 def _du(path: Path) -> tuple[int, int]:
