@@ -175,12 +175,20 @@ def build_pools(villages: pd.DataFrame, rules: Rules) -> list[Pool]:
 
 
 def _pairs(v: pd.DataFrame, pools: Sequence[Pool]) -> pd.DataFrame:
-    """Every (village, pool) the pool's scope allows, with the actor's effectiveness."""
-    rows = []
-    for p_idx, pool in enumerate(pools):
-        members = np.flatnonzero(v[_scope_key(pool.scope)].to_numpy() == pool.scope_id)
-        rows += [(int(i), p_idx, pool.actor_type) for i in members]
-    return pd.DataFrame(rows, columns=["v", "pool", "actor_type"])
+    """Every (village, pool) the pool's scope allows, with the actor's type; sorted by pool, then village."""
+    frames = []
+    for scope in SCOPES:
+        own = [(p_idx, pool.scope_id, pool.actor_type) for p_idx, pool in enumerate(pools) if pool.scope == scope]
+        if not own:
+            continue
+        units = pd.DataFrame(own, columns=["pool", "unit", "actor_type"])
+        where = pd.DataFrame({"v": np.arange(len(v)), "unit": v[_scope_key(scope)].to_numpy()})
+        frames.append(where.merge(units, on="unit")[["v", "pool", "actor_type"]])
+    if not frames:
+        return pd.DataFrame({"v": pd.Series(dtype=int), "pool": pd.Series(dtype=int),
+                             "actor_type": pd.Series(dtype=object)})
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["pool", "v"], kind="stable").reset_index(drop=True).astype({"v": int, "pool": int})
 
 
 def segment_slopes(curve: ResponseCurve, max_effective: float, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -313,13 +321,13 @@ def check_plan(pairs: pd.DataFrame, villages: pd.DataFrame, pools: Sequence[Pool
         problems.append(f"{len(low)} villages below the floor of {rules.floor_hours} h (e.g. {low.index[0]})")
     if len(high):
         problems.append(f"{len(high)} villages above the cap of {rules.cap_hours} h (e.g. {high.index[0]})")
+    by_pool = ["actor_type", "scope_id"] if "scope_id" in known.columns else ["actor_type"]
+    planned = known.groupby(by_pool)["hours"].sum().to_dict()
     for pool in pools:
-        rows = known[known["actor_type"] == pool.actor_type]
-        if "scope_id" in rows.columns:
-            rows = rows[rows["scope_id"] == pool.scope_id]
-        if rows["hours"].sum() > pool.hours + _TOL:
+        hours = planned.get((pool.actor_type, pool.scope_id) if len(by_pool) == 2 else pool.actor_type, 0.0)
+        if hours > pool.hours + _TOL:
             problems.append(
-                f"{pool.actor_type} pool of {pool.scope} {pool.scope_id}: {rows['hours'].sum():.1f} h "
+                f"{pool.actor_type} pool of {pool.scope} {pool.scope_id}: {hours:.1f} h "
                 f"planned, capacity {pool.hours:.1f} h"
             )
     if problems:
