@@ -96,4 +96,14 @@ def load_settings(profile: str = "local") -> Settings:
     master = os.environ.get("RURAL_RISK_SPARK_MASTER")
     if master:
         data.setdefault("spark", {})["master"] = master
+    extra = os.environ.get("RURAL_RISK_SPARK_CONF", "").strip()
+    if extra:
+        spark_conf = data.setdefault("spark", {}).setdefault("conf", {})
+        for item in extra.split(","):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"RURAL_RISK_SPARK_CONF: '{item}' is not key=value "
+                    "(expected e.g. spark.eventLog.enabled=true,spark.eventLog.dir=/tmp/events)")
+            spark_conf[key.strip()] = value.strip()
     return Settings(profile=profile, data=data)

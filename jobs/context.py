@@ -19,6 +19,7 @@ from jobs.lakehouse import Lakehouse
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+STAGE_PROPERTY = "rural_risk.stage"
 LOG_FORMAT = "%(asctime)s %(levelname)s [run %(run_id)s] %(name)s: %(message)s"
 
 
@@ -105,15 +106,21 @@ class RunContext:
 
             with self.stage("start Spark") as st:
                 self._spark = build_spark(self.settings)
-                names = self.lakehouse.register_all(self._spark)
-                st.done(detail=f"{len(names)} tables registered from {self.lakehouse.root}")
+                st.done(detail=f"lakehouse {self.lakehouse.root}")
         return self._spark
 
     def attach(self, spark: SparkSession) -> RunContext:
-        """Use an existing session (tests, pipeline) and register the lakehouse tables in it."""
+        """Use an existing session (tests, pipeline)."""
         self._spark = spark
-        self.lakehouse.register_all(spark)
         return self
+
+    def register_tables(self) -> list[str]:
+        """Put every lakehouse table in the session catalog by name (layer.table) for SQL.
+        Jobs read and write by path and never need it; it costs a Delta snapshot per table."""
+        with self.stage("register tables") as st:
+            names = self.lakehouse.register_all(self.spark)
+            st.done(detail=f"{len(names)} tables registered from {self.lakehouse.root}")
+        return names
 
     def resolve_as_of(self, as_of: date | None, today: date | None = None) -> date:
         """The run's as-of date: the one given, else the end of the latest period holding an
@@ -160,12 +167,23 @@ class RunContext:
                     self.log.info("%s: %s (%.0fs so far)", st.name, line, time.monotonic() - st.started)
                     last = line
 
+    def _tag_spark_jobs(self, name: str | None) -> str | None:
+        """Name the Spark jobs of this thread after the running stage (the Spark UI and event
+        log show it as the local property `rural_risk.stage`); returns the previous name."""
+        if self._spark is None:
+            return None
+        sc = self._spark.sparkContext
+        previous = sc.getLocalProperty(STAGE_PROPERTY)
+        sc.setLocalProperty(STAGE_PROPERTY, name)  # None clears it
+        return previous
+
     @contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
         st = Stage(name=name, log=self.log)
         self.log.info("%s: started", name)
         self._stages.append(st)
         stop = threading.Event()
+        outer = self._tag_spark_jobs(name)
         if self.progress_seconds > 0:
             threading.Thread(target=self._watch, args=(st, stop), daemon=True,
                              name=f"progress-{name}").start()
@@ -178,6 +196,7 @@ class RunContext:
             with self._progress_lock:
                 stop.set()
                 self._stages.remove(st)
+            self._tag_spark_jobs(outer)
         parts = [f"done in {time.monotonic() - st.started:.1f}s"]
         if st.rows is not None:
             parts.append(f"{st.rows:,} rows")

@@ -17,10 +17,6 @@ HELP = "load landing files into bronze and silver exactly once; bad rows go to o
 SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
 
 
-class BatchFailure(ValueError):
-    """A source's batch failed as a whole (header mismatch, a file mostly bad)."""
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landing", required=True, metavar="DIR", help="landing zone folder")
     parser.add_argument("--source", action="append", choices=SOURCES, metavar="NAME",
@@ -89,6 +85,9 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
     wanted = [s for s in conf["sources"] if sources is None or s in sources]
     loader = SourceLoader(ctx, conf, now, use_gx)
     summary = IngestSummary(run_id=ctx.run_id)
+    with ctx.stage("read the file manifest ops.ingest_log") as st:
+        loader.read_manifest()
+        st.done(rows=sum(len(v) for v in loader.manifest.values()))
     for source in wanted:
         files = list_files(landing, source, conf["sources"][source].get("extensions", ["csv"]))
         with ctx.stage(f"ingest {source}") as st:
@@ -170,13 +169,21 @@ class SourceLoader:
             extra_patterns=tuple(self.conf["personal"]["extra_patterns"]), key=self.key,
         )
 
-    def load(self, source: str, spec: Any, files: list[Any]) -> SourceSummary:
+    def read_manifest(self) -> None:
+        """Every source's manifest entries, in one read: (file, hash, status, message) sets."""
         from features.landing import tables
 
+        self.manifest: dict[str, set[tuple]] = {}
+        log = read_or_empty(self.ctx, "ops.ingest_log", tables.INGEST_LOG)
+        for r in log.select("source", "file", "file_hash", "status", "message").collect():
+            self.manifest.setdefault(r["source"], set()).add(
+                (r["file"], r["file_hash"], r["status"], r["message"]))
+
+    def load(self, source: str, spec: Any, files: list[Any]) -> SourceSummary:
         out = SourceSummary(source=source)
-        log = read_or_empty(self.ctx, "ops.ingest_log", tables.INGEST_LOG).filter(f"source = '{source}'")
-        seen = {(r["file"], r["file_hash"], r["status"], r["message"]) for r in
-                log.select("file", "file_hash", "status", "message").collect()}
+        if not hasattr(self, "manifest"):
+            self.read_manifest()
+        seen = self.manifest.get(source, set())
         loaded = {(f, h) for f, h, st, _ in seen if st == "loaded"}
         new = [f for f in files if (f.file, f.file_hash) not in loaded]
         out.files_skipped = len(files) - len(new)
@@ -237,7 +244,7 @@ class SourceLoader:
         silver_name = spec.table
         silver = read_or_empty(self.ctx, silver_name, conform.silver_schema(spec))
         candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
-        counts = B.file_counts(bronze, checked, candidates)
+        counts, flagged = B.batch_counts(bronze, checked, candidates, checks)
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_quarantined": 0})
             share = c["rows_quarantined"] / c["rows_read"] if c["rows_read"] else 0.0
@@ -249,7 +256,7 @@ class SourceLoader:
                 self._reject(log_rows, f, message, seen)
                 out.files_rejected += 1
         if self.use_gx and not fatal:
-            fatal += self._validate(checked, spec, checks, counts, out)
+            fatal += self._validate(checked, spec, checks, counts, flagged, out)
         if fatal:
             out.failed = True
             out.messages.append(f"nothing of {source} written in this run ({len(fatal)} batch-level problem(s))")
@@ -259,15 +266,16 @@ class SourceLoader:
         return out
 
     def _validate(self, checked: DataFrame, spec: Any, checks: list[str], counts: dict,
-                  out: SourceSummary) -> list[str]:
-        """Great Expectations on the typed batch; its verdict counts once the batch is big enough."""
-        from features.quality import agreement, spark_counts
+                  flagged: dict[str, int], out: SourceSummary) -> list[str]:
+        """Great Expectations on the cached typed batch; its verdict counts once the batch is big
+        enough. `flagged` holds the rows each Spark check flags (from the batch's one count)."""
+        from features.quality import agreement
 
         bf = self.conf["batch_failure"]
         mostly = 1.0 - float(bf["max_bad_share"])
         result = self.validator.validate(checked, spec, checks, self.codes, self.conf["bounding_box"],
                                          mostly, run_name=self.ctx.run_id)
-        diff = agreement(result, spark_counts(checked, checks))
+        diff = agreement(result, flagged)
         if diff:
             out.messages.append("Great Expectations and the row checks disagree: " + "; ".join(diff))
         rows = sum(c["rows_read"] for c in counts.values())
@@ -291,17 +299,23 @@ class SourceLoader:
     def _append_files(self, name: str, df: DataFrame, schema: Any, files: list[Any], file_col: str,
                       hash_col: str, comment: str, constraints: dict | None = None) -> None:
         """Append the rows of these files; rows of the same (file, hash) left by an interrupted
-        earlier run are deleted first, so a retry never doubles them."""
-        from functools import reduce
-
+        earlier run are deleted first, so a retry never doubles them. The leftovers are found
+        with a semi-join against the batch's file list (a plan of fixed size, whatever the
+        number of files) and deleted by a MERGE on the same list."""
         from pyspark.sql import functions as F
 
         lh, spark = self.ctx.lakehouse, self.ctx.spark
+        existed = lh.exists(spark, name)
         lh.create(spark, name, schema, comment=comment, constraints=constraints)
-        same = reduce(lambda a, b: a | b, [(F.col(file_col) == f.file) & (F.col(hash_col) == f.file_hash)
-                                           for f in files])
-        if lh.read(spark, name).filter(same).limit(1).count():
-            lh.delta(spark, name).delete(same)
+        if existed:
+            batch = F.broadcast(spark.createDataFrame(
+                [(f.file, f.file_hash) for f in files], f"{file_col} string, {hash_col} string"))
+            stored = lh.read(spark, name).select(file_col, hash_col)
+            if stored.join(batch, on=[file_col, hash_col], how="left_semi").limit(1).count():
+                (lh.delta(spark, name).alias("t")
+                 .merge(batch.distinct().alias("s"),
+                        f"t.{file_col} = s.{file_col} AND t.{hash_col} = s.{hash_col}")
+                 .whenMatchedDelete().execute())
         df.select(*[f.name for f in schema.fields]).write.format("delta").mode("append").save(lh.path(name))
 
     def _write(self, source: str, spec: Any, opts: Any, bronze: DataFrame, checked: DataFrame,
@@ -314,9 +328,8 @@ class SourceLoader:
 
         spark, lh, run_id = self.ctx.spark, self.ctx.lakehouse, self.ctx.run_id
         key = list(spec.key)
-        winners = self._cache(candidates.filter(F.col("_wins")).drop("_dup", "_wins"))
-        n_winners = winners.count()
-        if n_winners:
+        winners = candidates.filter(F.col("_wins")).drop("_dup", "_wins")
+        if sum(c["rows_accepted"] for c in counts.values()):
             old = silver.join(winners.select(*key), on=key, how="left_semi")
             dates = self.conf["changed_period_columns"][source]
             periods = conform.changed_periods(winners, old, dates, self.grain, source, run_id)
@@ -334,7 +347,7 @@ class SourceLoader:
             self._append_files(f"bronze.{source}", bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
                                good, "_file", "_file_hash", f"{source} as landed, with lineage")
             quarantine = B.quarantine_rows(bronze, checked, spec.names, carry, source, run_id, self.now)
-            if quarantine.limit(1).count():
+            if sum(c["rows_quarantined"] for c in counts.values()):
                 self._append_files("ops.quarantine", quarantine, tables.QUARANTINE, good, "file", "file_hash",
                                    "rejected rows with reason codes", tables.QUARANTINE_CHECKS)
         for f in good:

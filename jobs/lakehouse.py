@@ -11,6 +11,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 LAYERS = ("bronze", "silver", "gold", "ops")
+# Properties of every table the project creates. Deletion vectors stay off: delta-rs (the
+# analysts' JVM-free reader) refuses tables that use them.
+TABLE_DEFAULTS = {"delta.enableDeletionVectors": "false"}
+# (path, constraints) already checked in this process: `create` on an existing table then
+# costs one existence check, not a read of its properties.
+_CONSTRAINTS_CHECKED: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
 
 class UnknownTableError(ValueError):
@@ -121,11 +127,21 @@ class Lakehouse:
         constraints: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> DeltaTable:
-        """Create the table once (explicit columns, partitioning, CHECK constraints) and register it."""
-        layer, _ = split_name(name)
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
-        self._release_foreign_name(spark, name)
-        builder = DeltaTable.createIfNotExists(spark).tableName(name).location(self.path(name))
+        """Create the table once at its path (explicit columns, partitioning, CHECK constraints,
+        no deletion vectors) in ONE Delta commit: constraints go in as table properties at
+        creation, not as one ALTER commit each. An existing table is left as it is, except that
+        a constraint it lacks (a table made by an older release) is added. Tables are not put
+        in the session catalog here: `register` / `register_all` do that for SQL by name."""
+        path = self.path(name)
+        constraints = dict(constraints or {})
+        if self.exists(spark, name):
+            table = DeltaTable.forPath(spark, path)
+            seen = (path, tuple(sorted(constraints.items())))
+            if constraints and seen not in _CONSTRAINTS_CHECKED:
+                self._add_missing_constraints(spark, name, table, constraints)
+                _CONSTRAINTS_CHECKED.add(seen)
+            return table
+        builder = DeltaTable.createIfNotExists(spark).location(path)
         for f in schema.fields:
             builder = builder.addColumn(
                 f.name, f.dataType, nullable=f.nullable, comment=f.metadata.get("comment")
@@ -135,16 +151,16 @@ class Lakehouse:
             builder = builder.partitionedBy(*parts)
         if comment:
             builder = builder.comment(comment)
-        for key, value in (properties or {}).items():
+        props = {**TABLE_DEFAULTS, **(properties or {})}
+        props.update({f"delta.constraints.{k.lower()}": v for k, v in constraints.items()})
+        for key, value in props.items():
             builder = builder.property(key, value)
-        table = builder.execute()
-        if constraints:
-            existing = {
-                r["key"].removeprefix("delta.constraints.")
-                for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()
-                if r["key"].startswith("delta.constraints.")
-            }
-            for cname, expr in constraints.items():
-                if cname.lower() not in existing:
-                    spark.sql(f"ALTER TABLE {name} ADD CONSTRAINT {cname} CHECK ({expr})")
-        return table
+        return builder.execute()
+
+    def _add_missing_constraints(self, spark: SparkSession, name: str, table: DeltaTable,
+                                 constraints: Mapping[str, str]) -> None:
+        props = table.detail().select("properties").first()["properties"] or {}
+        existing = {k.removeprefix("delta.constraints.") for k in props if k.startswith("delta.constraints.")}
+        for cname, expr in constraints.items():
+            if cname.lower() not in existing:
+                spark.sql(f"ALTER TABLE delta.`{self.path(name)}` ADD CONSTRAINT {cname} CHECK ({expr})")

@@ -23,6 +23,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     from pyspark.errors import AnalysisException, ParseException
 
     spark = ctx.spark
+    ctx.register_tables()
     try:
         df = spark.sql(args.query)
         pdf = (df.limit(args.limit) if args.limit > 0 else df).toPandas()

@@ -36,4 +36,3 @@ def test_delta_rs_and_duckdb_read_what_spark_wrote(spark, tmp_path):
         "SELECT village_id, probability FROM village_risk ORDER BY probability DESC"
     ).fetchall()
     assert got == [("v1", 0.9), ("v3", 0.6), ("v2", 0.4)]
-    spark.sql("DROP TABLE gold.t_analyst")

@@ -29,3 +29,13 @@ def test_cluster_refuses_dev_key_and_env_overrides_master(monkeypatch):
 def test_missing_setting_is_a_clear_error():
     with pytest.raises(ConfigError, match="setting 'spark.nothing' is missing in profile 'local'"):
         load_settings("local")["spark.nothing"]
+
+
+def test_env_adds_spark_settings_and_names_a_bad_item(monkeypatch):
+    monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.eventLog.enabled=true, spark.eventLog.dir=/tmp/ev")
+    conf = load_settings("test")["spark.conf"]
+    assert conf["spark.eventLog.enabled"] == "true" and conf["spark.eventLog.dir"] == "/tmp/ev"
+    assert conf["spark.sql.shuffle.partitions"] == "4"  # the profile's own settings stay
+    monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.eventLog.enabled")
+    with pytest.raises(ConfigError, match="'spark.eventLog.enabled' is not key=value"):
+        load_settings("test")

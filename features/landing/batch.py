@@ -90,23 +90,34 @@ def silver_candidates(checked: DataFrame, spec: TableSpec, silver: DataFrame, ru
     return split_versions(to_silver(accepted, spec, run_id, ingest_time), silver, spec)
 
 
-def file_counts(bronze: DataFrame, checked: DataFrame, candidates: DataFrame) -> dict[str, dict[str, int]]:
-    """Per file: rows read, quarantined, duplicate, accepted (read = the other three)."""
+def batch_counts(bronze: DataFrame, checked: DataFrame, candidates: DataFrame,
+                 checks: Sequence[str] = ()) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """One Spark action for every count the summary, the manifest and the GX agreement need.
+
+    Returns per file: rows read, quarantined, duplicate, accepted (read = the other three);
+    and per check: the rows it flags (its check column is false)."""
+    from features.landing.rules import check_column_name
+
     read = bronze.groupBy(F.col("_file").alias("file")).agg(
         F.count(F.lit(1)).alias("rows_read"),
         F.sum(F.col("_raw").isNotNull().cast("long")).alias("malformed"))
-    bad = checked.filter(F.size("_reasons") > 0).groupBy(F.col("_file").alias("file")).agg(
-        F.count(F.lit(1)).alias("bad"))
+    flagged = [F.sum((F.col(check_column_name(c)) == F.lit(False)).cast("long")).alias(f"_c{i}")
+               for i, c in enumerate(checks)]
+    bad = checked.groupBy(F.col("_file").alias("file")).agg(
+        F.sum((F.size("_reasons") > 0).cast("long")).alias("bad"), *flagged)
     dup = candidates.groupBy(F.col("_file").alias("file")).agg(
         F.sum(F.col("_dup").cast("long")).alias("rows_duplicate"),
         F.sum((~F.col("_dup")).cast("long")).alias("rows_accepted"))
-    rows = (read.join(bad, on="file", how="left").join(dup, on="file", how="left").collect())
-    out = {}
+    rows = read.join(bad, on="file", how="left").join(dup, on="file", how="left").collect()
+    per_file: dict[str, dict[str, int]] = {}
+    per_check = dict.fromkeys(checks, 0)
     for r in rows:
-        out[r["file"]] = {
+        per_file[r["file"]] = {
             "rows_read": int(r["rows_read"]),
             "rows_quarantined": int(r["malformed"] or 0) + int(r["bad"] or 0),
             "rows_duplicate": int(r["rows_duplicate"] or 0),
             "rows_accepted": int(r["rows_accepted"] or 0),
         }
-    return out
+        for i, c in enumerate(checks):
+            per_check[c] += int(r[f"_c{i}"] or 0)
+    return per_file, per_check

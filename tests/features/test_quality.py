@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pyspark.sql import functions as F
+
 from conf import load_yaml
 from features.landing.batch import check_rows
 from features.landing.rules import parse_spec
@@ -24,7 +26,8 @@ def bronze(spark, rows):
 
 
 def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
-    from features.quality import Validator, agreement, build_suite, spark_counts
+    from features.landing.batch import batch_counts
+    from features.quality import Validator, agreement, build_suite
 
     spec = parse_spec("incidents", load_yaml("expectations/incidents.yaml"))
     codes = load_yaml("codes.yaml")
@@ -39,7 +42,8 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
         {**ok, "incident_id": "", "longitude": "200"},
     ]
     villages = spark.createDataFrame([("V1", 113.6, 34.2)], "village_id string, longitude double, latitude double")
-    checked, checks = check_rows(bronze(spark, rows), spec, codes, bbox, villages, 3.0, NOW,
+    landed = bronze(spark, rows)
+    checked, checks = check_rows(landed, spec, codes, bbox, villages, 3.0, NOW,
                                  ["reporter_name", "reporter_phone", "reporter_id_number"])
     checked = checked.cache()
     reasons = {r["incident_id"]: list(r["_reasons"]) for r in checked.collect()}
@@ -53,7 +57,9 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
     suite = build_suite(spec, checks, codes, bbox, mostly=0.5)
     assert len(suite.expectations) == len(checks)
     result = validator.validate(checked, spec, checks, codes, bbox, mostly=0.5, run_name="test")
-    counts = spark_counts(checked, checks)
+    accepted = checked.filter(F.size("_reasons") == 0).withColumn("_dup", F.lit(False))
+    per_file, counts = batch_counts(landed, checked, accepted, checks)
+    assert per_file == {"f.csv": {"rows_read": 5, "rows_quarantined": 4, "rows_duplicate": 0, "rows_accepted": 1}}
     assert agreement(result, counts) == []
     assert {c: n for c, n in result.unexpected.items() if n} == {
         "out_of_range:severity|range:severity": 1, "bad_code:category": 1,

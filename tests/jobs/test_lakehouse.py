@@ -20,13 +20,22 @@ def test_names_must_be_layer_dot_table():
             split_name(bad)
 
 
-def test_create_registers_by_name_with_comments_and_constraints(spark, tmp_path):
+def test_create_makes_one_commit_with_comments_constraints_and_no_deletion_vectors(spark, tmp_path):
     lh = Lakehouse(str(tmp_path / "lh"))
-    lh.create(spark, "gold.t_create", SCHEMA, constraints={"hours_ok": "hours >= 0"})
-    assert lh.path("gold.t_create") == f"{tmp_path}/lh/gold/t_create"
+    lh.create(spark, "gold.t_create", SCHEMA, comment="a test table",
+              constraints={"hours_ok": "hours >= 0", "id_ok": "village_id <> ''"})
+    path = lh.path("gold.t_create")
+    assert path == f"{tmp_path}/lh/gold/t_create"
     assert lh.exists(spark, "gold.t_create")
-    comments = {r["col_name"]: r["comment"] for r in spark.sql("DESCRIBE TABLE gold.t_create").collect()}
+    assert lh.version(spark, "gold.t_create") == 0  # columns, comment and constraints: one commit
+    comments = {r["col_name"]: r["comment"] for r in spark.sql(f"DESCRIBE TABLE delta.`{path}`").collect()}
     assert comments["village_id"] == "village code"
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+    assert detail["description"] == "a test table"
+    assert detail["properties"] == {"delta.constraints.hours_ok": "hours >= 0",
+                                    "delta.constraints.id_ok": "village_id <> ''",
+                                    "delta.enableDeletionVectors": "false"}
+    assert not spark.catalog.tableExists("gold.t_create")  # by path; `register` names it
     spark.createDataFrame([("v1", 2.0)], SCHEMA).write.format("delta").mode("append").save(
         lh.path("gold.t_create")
     )
@@ -36,9 +45,18 @@ def test_create_registers_by_name_with_comments_and_constraints(spark, tmp_path)
         )
     # creating again changes nothing (no new Delta version)
     before = lh.version(spark, "gold.t_create")
-    lh.create(spark, "gold.t_create", SCHEMA, constraints={"hours_ok": "hours >= 0"})
+    lh.create(spark, "gold.t_create", SCHEMA, constraints={"hours_ok": "hours >= 0", "id_ok": "village_id <> ''"})
     assert lh.version(spark, "gold.t_create") == before
-    spark.sql("DROP TABLE gold.t_create")
+
+
+def test_create_adds_a_constraint_an_older_table_lacks(spark, tmp_path):
+    lh = Lakehouse(str(tmp_path / "lh_old"))
+    spark.createDataFrame([("v1", 1.0)], SCHEMA).write.format("delta").save(lh.path("gold.t_old"))
+    lh.create(spark, "gold.t_old", SCHEMA, constraints={"hours_ok": "hours >= 0"})
+    assert lh.version(spark, "gold.t_old") == 1
+    with pytest.raises(Exception, match="hours_ok"):
+        spark.createDataFrame([("v2", -1.0)], SCHEMA).write.format("delta").mode("append").save(
+            lh.path("gold.t_old"))
 
 
 def test_register_all_finds_existing_tables(spark, tmp_path):
@@ -63,7 +81,9 @@ def test_a_second_lakehouse_in_the_same_session_gets_its_own_tables(spark, tmp_p
     spark.createDataFrame([("v1", 1.0)], SCHEMA).write.format("delta").mode("append").save(
         first.path("gold.t_two_roots")
     )
+    first.register(spark, "gold.t_two_roots")
     second.create(spark, "gold.t_two_roots", SCHEMA)
+    second.register(spark, "gold.t_two_roots")
     assert second.exists(spark, "gold.t_two_roots")
     assert spark.sql("SELECT COUNT(*) AS n FROM gold.t_two_roots").first()["n"] == 0
     assert first.read(spark, "gold.t_two_roots").count() == 1  # the first table's data is kept
