@@ -2,7 +2,9 @@
 
 Rows are grouped by township (a township's villages of one period fit easily in memory), so
 the reasons can compare each village with its township's mean in the same period without a
-second pass. Only ranks are computed over the whole period, by Spark.
+second pass. Only ranks are computed over the whole period, by Spark, in a window partitioned
+by the period (so several periods would rank independently, and no window is left without a
+partition).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ SCORED_SCHEMA = T.StructType(
     [
         T.StructField("village_id", T.StringType(), False),
         T.StructField("township_id", T.StringType(), True),
+        T.StructField("period_start", T.DateType(), True),
         T.StructField("score", T.DoubleType(), True),
         T.StructField("probability", T.DoubleType(), True),
         T.StructField("expected_weighted_count", T.DoubleType(), True),
@@ -66,6 +69,7 @@ def score_pandas(
         {
             "village_id": rows["village_id"].astype(str),
             "township_id": rows["township_id"],
+            "period_start": rows["period_start"],
             "score": pred["score"].astype(float),
             "probability": pred["probability"].astype(float),
             "expected_weighted_count": pred["expected_weighted"].astype(float),
@@ -98,13 +102,16 @@ def score_spark(
 
 
 def rank_and_flag(scored: DataFrame, flag_share: float, n_villages: int) -> DataFrame:
-    """rank 1 = highest probability (then score, then village_id); the top share is high risk."""
+    """rank 1 = highest probability (then score, then village_id); the top share is high risk.
+
+    Ranked within each `period_start` of `scored` (the scorer passes one period, so every
+    village gets one rank; the window has a real partition column, never a constant).
+    """
     k = flag_count(n_villages, flag_share)
-    # One period only: the whole period is one window partition, ordered explicitly.
-    order = Window.partitionBy(F.lit(1)).orderBy(
+    order = Window.partitionBy("period_start").orderBy(
         F.col("probability").desc_nulls_last(), F.col("score").desc_nulls_last(), F.col("village_id")
-    ).rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    ranked = scored.withColumn("rank", F.count(F.lit(1)).over(order).cast("int"))
+    )
+    ranked = scored.withColumn("rank", F.row_number().over(order).cast("int"))
     return ranked.withColumn("high_risk", F.col("rank") <= F.lit(k))
 
 
