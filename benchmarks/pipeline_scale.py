@@ -19,7 +19,7 @@ Each process tree (CLI, Spark JVM, Python workers) is sampled from /proc every 0
 (benchmarks/proctree.py). One JSON line per run and stage is appended to --out:
 run_id, villages, years, stage, wall_s, cpu_s, peak_rss_mib, rows (from the stage's
 "done in ... N rows" progress lines: ROWS_FROM names the lines of each stage, e.g. the sum
-over `ingest <source>`, the backtest's predictions for backtest and train; else the largest
+over `ingest <source>`, the predictions of backtest, the panel rows of train; else the largest
 count any of its lines reports; null when none does),
 loadavg_before, loadavg_after ([1, 5, 15] minutes), git_commit, timestamp (UTC start), and
 exit_code, profile, engine, cpus. Stage logs are kept in <work>/logs/. A table is printed at
@@ -56,7 +56,7 @@ PIPELINE = ("ingest", "features", "backtest", "train", "score", "allocate", "rep
 ROWS_FROM = {
     "generate": "generate ", "floor": "floor", "ingest": "ingest ",
     "features": "features: build ", "duckdb_features": "duckdb_features",
-    "backtest": "backtest ", "train": "backtest ", "score": "score with ",
+    "backtest": "backtest ", "train": "collect training panel", "score": "score with ",
     "allocate": "allocate patrols ", "report": "gather report tables",
 }
 
