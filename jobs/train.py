@@ -61,6 +61,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
         label_overlap,
         relabel,
     )
+    from models.panel import pandas_frame
     from models.training import (
         METRICS,
         METRICS_SCHEMA,
@@ -74,7 +75,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     fconf = ctx.settings.section("features")
     weights = {int(k): float(v) for k, v in (fconf.get("severity_weights") or {1: 1, 2: 2, 3: 3, 4: 4}).items()}
     ls = conf["label_sources"]
-    counts = all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]).toPandas()
+    counts = pandas_frame(all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]))
     share = float(ls.get("high_risk_share", 0.10))
     panel_all = relabel(panel, counts, lambda p: next_period(p, grain), share)
     cfg = backtest_config(conf)

@@ -1,6 +1,7 @@
 """The modelling panel: gold.village_features plus history signals, cut at the as-of date.
 
-Shared by training and scoring so both see exactly the same columns.
+Shared by training and scoring so both see exactly the same columns. Also the model code's
+pandas <-> Spark conversions (`spark_frame`, `pandas_frame`), both over Arrow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -36,6 +38,54 @@ NUMERIC = (
 
 class FeatureTableError(ValueError):
     """gold.village_features lacks what the models need, or does not reach the as-of date."""
+
+
+def spark_frame(spark: SparkSession, pdf: pd.DataFrame, schema: T.StructType) -> DataFrame:
+    """A Spark DataFrame of the schema's columns, built over Arrow (no Python loop over rows).
+
+    NaN, NaT and None become null; integer columns holding NaN (float) stay integers (a
+    fractional value is refused); date columns may hold dates or datetime64; naive timestamps
+    mean wall time in the session's time zone (as in Spark's own pandas conversion). Passing a
+    pyarrow Table always takes Spark's Arrow path, whatever spark.sql.execution.arrow.* say.
+    """
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    cols: dict[str, Any] = {}
+    for f in schema.fields:
+        s = pdf[f.name]
+        if isinstance(f.dataType, T.TimestampType):
+            s = pd.to_datetime(s)
+            if s.dt.tz is None:
+                s = s.dt.tz_localize(zone)
+        cols[f.name] = s
+    table = pa.Table.from_pandas(
+        pd.DataFrame(cols, index=pdf.index), schema=to_arrow_schema(schema), preserve_index=False
+    )
+    # One partition per Arrow batch (maxRecordsPerBatch rows): merged to the default parallelism, as
+    # a parallelized list would be, so a written table keeps a few files, not one per batch.
+    return spark.createDataFrame(table, schema=schema).coalesce(spark.sparkContext.defaultParallelism)
+
+
+def pandas_frame(df: DataFrame) -> pd.DataFrame:
+    """df.toPandas() over Arrow (always, whatever spark.sql.execution.arrow.* say), same result.
+
+    Spark's non-Arrow toPandas collects Row objects and builds the frame in a Python loop;
+    this gives the frame it would, in the same row order: dates as datetime.date objects,
+    nullable integers as float64, nullable booleans as objects with None, timestamps as naive
+    datetime64[ns] wall time in the session's time zone, arrays as lists, maps as dicts.
+    """
+    table = df.toArrow()
+    pdf = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=True)
+    zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
+    for i, f in enumerate(df.schema.fields):
+        if isinstance(f.dataType, T.TimestampType):
+            pdf[f.name] = pdf[f.name].dt.tz_convert(zone).dt.tz_localize(None)
+        elif isinstance(f.dataType, T.ArrayType | T.MapType):
+            values = table.column(i).to_pylist(maps_as_pydicts="strict")
+            pdf[f.name] = pd.Series(values, index=pdf.index, dtype="object")
+    return pdf
 
 
 def select_features(schema: T.StructType, include: Any = "all", exclude: Sequence[str] = ()) -> list[str]:
@@ -104,9 +154,9 @@ def villages_frame(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | Non
 def neighbours_frame(spark: SparkSession, villages: DataFrame | None, k: int, max_km: float) -> DataFrame:
     if villages is None:
         return spark.createDataFrame([], NEIGHBOUR_SCHEMA)
-    pdf = villages.select("village_id", "longitude", "latitude").toPandas()
+    pdf = pandas_frame(villages.select("village_id", "longitude", "latitude"))
     nb = neighbour_table(pdf, k=k, max_distance_km=max_km)
-    return spark.createDataFrame(nb, NEIGHBOUR_SCHEMA) if len(nb) else spark.createDataFrame([], NEIGHBOUR_SCHEMA)
+    return spark_frame(spark, nb, NEIGHBOUR_SCHEMA)
 
 
 def build_panel(
@@ -155,6 +205,6 @@ def to_pandas(panel: DataFrame, columns: Sequence[str]):
     casts = [
         F.col(c).cast("double").alias(c) if c not in KEYS and c != LABEL_HIGH else F.col(c) for c in cols
     ]
-    pdf = panel.select(*casts).toPandas()
+    pdf = pandas_frame(panel.select(*casts))
     pdf[LABEL_HIGH] = pdf[LABEL_HIGH].astype("object")
     return pdf

@@ -24,6 +24,7 @@ from models.backtest import (
 )
 from models.baselines import baseline_specs
 from models.classifiers import RiskModel, TrainingDataError
+from models.panel import pandas_frame, spark_frame
 
 PREDICTIONS = "gold.backtest_predictions"
 METRICS = "gold.model_metrics"
@@ -91,7 +92,7 @@ def backtest_config(conf: Mapping[str, Any]) -> BacktestConfig:
 def area_series(villages: DataFrame | None) -> pd.Series | None:
     if villages is None or "area_km2" not in villages.columns:
         return None
-    pdf = villages.select("village_id", F.col("area_km2").cast("double").alias("a")).toPandas()
+    pdf = pandas_frame(villages.select("village_id", F.col("area_km2").cast("double").alias("a")))
     return pdf.drop_duplicates("village_id").set_index("village_id")["a"]
 
 
@@ -102,21 +103,6 @@ def write_overwrite(spark: SparkSession, lakehouse: Lakehouse, name: str, pdf: p
     df = spark_frame(spark, pdf, schema)
     df.write.format("delta").mode("overwrite").save(lakehouse.path(name))
     return len(pdf)
-
-
-def spark_frame(spark: SparkSession, pdf: pd.DataFrame, schema: T.StructType) -> DataFrame:
-    """A Spark DataFrame of the schema's columns: NaN and NaT become null, integers stay integers."""
-    cols = [f.name for f in schema.fields]
-    ints = {f.name for f in schema.fields if isinstance(f.dataType, T.IntegerType | T.LongType)}
-
-    def cell(c: str, v: Any) -> Any:
-        if v is None or (not isinstance(v, list | tuple) and pd.isna(v)):
-            return None
-        return int(v) if c in ints else v
-
-    records = [tuple(cell(c, v) for c, v in zip(cols, row, strict=True))
-               for row in pdf[cols].itertuples(index=False, name=None)]
-    return spark.createDataFrame(records, schema=schema)
 
 
 def _dates(pdf: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
