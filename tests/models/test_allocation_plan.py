@@ -76,6 +76,14 @@ def test_compare_strategies_scores_each_plan_on_what_happened():
     assert comp.loc["optimized", "expected_prevented"] == pytest.approx(5 * g(3) + 1 * g(1) + 3 * g(2))
     assert comp["hours"].to_dict() == pytest.approx({"optimized": 8.0, "proportional": 8.0, "equal": 8.0})
     assert set(comp["actual_weighted_total"]) == {6.0}
+    # The optimizer's proven gap (0: the LP bound meets this plan) and solve time ride along
+    # on the optimized row only; they are not columns of gold.allocation_backtest.
+    assert comp.loc["optimized", "gap"] == pytest.approx(0.0, abs=1e-9)
+    assert comp.loc["optimized", "solve_seconds"] > 0
+    assert comp.loc[["proportional", "equal"], ["gap", "solve_seconds"]].isna().all().all()
+    from models.allocation_plan import comparison_schema
+
+    assert {"gap", "solve_seconds"}.isdisjoint(f.name for f in comparison_schema().fields)
 
 
 def test_champion_is_named_by_the_model_version_else_best_pei():
