@@ -87,11 +87,13 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) 
         _write(ctx, CAPACITY, to_spark(spark, cap, capacity_schema()), capacity_schema(), where)
         st.done(rows=len(plan), detail=(
             f"{alloc.villages['hours'].sum():,.1f} h over {len(alloc.villages)} villages, "
-            f"expected harm prevented {alloc.prevented:.2f} ({alloc.status}); every rule holds"
+            f"expected harm prevented {alloc.prevented:.2f} ({alloc.status}, gap {alloc.gap:.1e}, "
+            f"solved in {alloc.seconds:.2f} s); every rule holds"
         ))
     summary: dict[str, Any] = {
         "period_start": period, "rows": len(plan), "hours": float(plan["hours"].sum()),
-        "prevented": alloc.prevented, "status": alloc.status,
+        "prevented": alloc.prevented, "status": alloc.status, "gap": alloc.gap,
+        "bound": alloc.bound, "solve_seconds": alloc.seconds,
     }
     if backtest:
         summary["comparison"] = compare_on_backtest(ctx, rules)
