@@ -61,8 +61,8 @@ def loadavg() -> list[float]:
         return []
 
 
-def measure(n: int, seed: int, rules: Rules, milp: bool) -> dict:
-    villages, harm = synthetic(n, seed)
+def measure(n: int, seed: int, rules: Rules, milp: bool, townships_per_county: int = 12) -> dict:
+    villages, harm = synthetic(n, seed, townships_per_county)
     pools = build_pools(villages, rules)
     before = loadavg()
     started = time.perf_counter()
@@ -91,6 +91,8 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[250, 3000, 30000])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--milp-up-to", type=int, default=0, help="also solve sizes up to this with the MILP")
+    ap.add_argument("--townships-per-county", type=int, default=12,
+                    help="a huge value puts every village in one county (one pool of each county actor)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     rules = Rules.from_section(load_yaml("allocation.yaml"))
@@ -101,7 +103,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w") as fh:
         for n in args.sizes:
-            row = {**measure(n, args.seed, rules, n <= args.milp_up_to), **common}
+            row = {**measure(n, args.seed, rules, n <= args.milp_up_to, args.townships_per_county), **common}
             line = json.dumps(row)
             print(line, flush=True)
             fh.write(line + "\n")
