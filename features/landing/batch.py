@@ -27,15 +27,36 @@ def parse_schema(opts: ReadOptions) -> T.StructType:
     ])
 
 
+# A parse task reads about this many bytes of landed files (several small files share a task).
+TASK_BYTES = 64 * 1024 * 1024
+
+
+def file_bins(files: Sequence[LandedFile], parallelism: int, task_bytes: int = TASK_BYTES) -> list[list[LandedFile]]:
+    """Files grouped into parse tasks: enough tasks to keep every core busy and to hold about
+    `task_bytes` each, never more tasks than files; largest file first into the lightest task,
+    so a thousand small files are a few tasks, not a thousand."""
+    if not files:
+        return []
+    total = sum(max(f.size_bytes, 1) for f in files)
+    n = min(len(files), max(1, parallelism, -(-total // task_bytes)))
+    bins: list[list[LandedFile]] = [[] for _ in range(n)]
+    load = [0] * n
+    for f in sorted(files, key=lambda f: (-f.size_bytes, f.file)):
+        i = load.index(min(load))
+        bins[i].append(f)
+        load[i] += max(f.size_bytes, 1)
+    return [sorted(b, key=lambda f: f.file) for b in bins if b]
+
+
 def parse_files(spark: SparkSession, files: Sequence[LandedFile], encoding: str,
                 opts: ReadOptions) -> DataFrame:
-    """Rows of every file (one Spark task per file) plus error marker rows."""
-    listing = spark.createDataFrame(
-        [(f.path, f.file, f.file_hash, encoding) for f in files],
-        "path string, file string, file_hash string, encoding string",
-    )
-    return (listing.repartition(max(1, len(files)), "file")
-            .mapInPandas(file_parser(opts), parse_schema(opts)))
+    """Rows of every file plus error marker rows; each Spark task parses one bin of files."""
+    bins = file_bins(files, spark.sparkContext.defaultParallelism)
+    listing = spark.sparkContext.parallelize(
+        [[(f.path, f.file, f.file_hash, encoding) for f in b] for b in bins], max(1, len(bins))
+    ).flatMap(lambda b: b)
+    frame = spark.createDataFrame(listing, "path string, file string, file_hash string, encoding string")
+    return frame.mapInPandas(file_parser(opts), parse_schema(opts))
 
 
 def to_bronze(parsed: DataFrame, opts: ReadOptions, bronze: T.StructType, run_id: str,

@@ -309,3 +309,52 @@ def test_summary_table_lists_every_source_and_its_messages():
         "survey         0        0         1     0         0            0          0  FAILED",
         "survey: survey/a.csv: file is empty",
     ]
+
+
+def delta_commits(lakehouse) -> dict[str, int]:
+    root = Path(lakehouse.root)
+    return {f"{log.parent.parent.name}.{log.parent.name}": len(list(log.glob("*.json")))
+            for log in root.glob("*/*/_delta_log")}
+
+
+def test_a_thousand_small_files_load_in_a_fixed_number_of_commits_and_a_retry_never_doubles(ictx, tmp_path):
+    from delta.tables import DeltaTable
+
+    from jobs.ingest import ingest
+
+    ctx, spark, lh = ictx, ictx.spark, ictx.lakehouse
+    landing = tmp_path / "many"
+    write(landing, "villages/v.csv", VILLAGES, encoding="gb18030")
+    ok = "I{n},2024-03-01 10:00:00,,V1,,,theft,2,citizen_call,12,open,2024-03-01 10:00:00,,,,"
+    bad = "I{n},2024-03-01 10:00:00,,V1,,,theft,9,citizen_call,12,open,2024-03-01 10:00:00,,,,"  # severity 9
+    for n in range(1000):
+        write(landing, f"incidents/{n:04d}.csv", f"{INC_HEAD}\n{(bad if n % 100 == 0 else ok).format(n=n)}\n")
+    ingest(ctx, landing, sources=["villages"], ingest_time=NOW, great_expectations=False)
+    before = delta_commits(lh)
+    first = ingest(ctx, landing, sources=["incidents"], ingest_time=NOW, great_expectations=False)
+    inc = first.sources[0]
+    assert (inc.files_loaded, inc.rows_read, inc.rows_accepted, inc.rows_quarantined) == (1000, 1000, 990, 10)
+    after = delta_commits(lh)
+    # Whatever the number of files: silver and bronze are created and written once each, the
+    # shared ops tables (made by the villages run) get one append each.
+    assert {t: n - before.get(t, 0) for t, n in after.items() if n != before.get(t, 0)} == {
+        "silver.incidents": 2, "bronze.incidents": 2, "ops.quarantine": 1, "ops.changed_periods": 1,
+        "ops.ingest_log": 1}
+
+    # A run killed after its bronze and quarantine appends but before the manifest: ten files
+    # written but not recorded. The retry removes their rows first, so nothing doubles.
+    retried = [f"incidents/{n:04d}.csv" for n in range(0, 1000, 100)]
+    DeltaTable.forPath(spark, lh.path("ops.ingest_log")).delete(F.col("file").isin(retried))
+    before = delta_commits(lh)
+    ctx.run_id = "run-retry"
+    again = ingest(ctx, landing, sources=["incidents"], ingest_time=NOW, great_expectations=False)
+    inc = again.sources[0]
+    assert (inc.files_loaded, inc.files_skipped, inc.rows_quarantined) == (10, 990, 10)
+    assert lh.read(spark, "bronze.incidents").count() == 1000
+    assert lh.read(spark, "bronze.incidents").select("_file").distinct().count() == 1000
+    quarantined = lh.read(spark, "ops.quarantine").filter("source = 'incidents'")
+    assert sorted(r["file"] for r in quarantined.collect()) == retried
+    assert lh.read(spark, "silver.incidents").count() == 990
+    after = delta_commits(lh)
+    assert {t: n - before.get(t, 0) for t, n in after.items() if n != before.get(t, 0)} == {
+        "bronze.incidents": 2, "ops.quarantine": 2, "ops.ingest_log": 1}  # delete + append; manifest

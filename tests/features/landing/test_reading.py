@@ -96,3 +96,23 @@ def test_jsonl_lines_and_broken_objects():
         {"_line": 5, "patrol_id": "P3", "personnel": None, "checkpoints": None,
          "_extra": '{{"leader_phone": "{}"}}'.format(pseudonym("13800138000", "text", KEY))},
     ]
+
+
+def test_file_bins_pack_small_files_into_few_tasks_and_keep_big_ones_apart():
+    from features.landing.batch import file_bins
+    from features.landing.reading import LandedFile
+
+    def f(name, size):
+        return LandedFile(source="s", path=f"/x/{name}", file=name, size_bytes=size, file_hash="h")
+
+    small = [f(f"{i:04d}.csv", 100) for i in range(1000)]
+    bins = file_bins(small, parallelism=2)
+    assert [len(b) for b in bins] == [500, 500]
+    assert sorted(x.file for b in bins for x in b) == [x.file for x in small]
+    # 3 files of 100 bytes with 64-byte tasks: one file a task, never more tasks than files
+    assert [[x.file for x in b] for b in file_bins([f("a", 100), f("b", 100), f("c", 100)], 2, task_bytes=64)] == [
+        ["a"], ["b"], ["c"]]
+    # 250 + 100 + 100 + 50 bytes, 2 tasks of 256: the big file alone, the rest together
+    assert [[x.file for x in b] for b in file_bins([f("a", 100), f("big", 250), f("b", 100), f("c", 50)], 2,
+                                                   task_bytes=256)] == [["big"], ["a", "b", "c"]]
+    assert file_bins([], 2) == []
