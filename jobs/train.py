@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from typing import Any
 
@@ -26,23 +27,35 @@ def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
     return ctx.resolve_as_of(None)
 
 
+def collect_panel(ctx: RunContext, conf: dict, grain: str, as_of: date | None) -> tuple[Any, list[str], date, Any]:
+    """(pandas panel, model inputs, last complete period, what a backtest of it is made from)."""
+    from models.panel import build_panel, to_pandas
+    from models.training import BacktestInputs, table_versions
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    with ctx.stage("collect training panel") as st:
+        versions = table_versions(spark, lh)  # before the panel is read: see BacktestInputs.of
+        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of)
+        panel = to_pandas(panel_df, inputs)
+        st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}")
+    return panel, inputs, last, BacktestInputs.of(versions, conf, grain, last)
+
+
 def train(ctx: RunContext, as_of: date | None = None) -> Any:
-    """Backtest, metrics, selection, registry; then the label-source comparison. Returns TrainResult."""
-    from models.panel import build_panel, to_pandas, villages_frame
+    """Backtest (the recorded one when made from the same inputs), metrics, selection, registry;
+    then the label-source comparison. Returns TrainResult."""
+    from models.panel import villages_frame
     from models.training import area_series, train_run
 
     conf = ctx.settings.section("models")
     grain = str(ctx.settings.get("period", "month"))
     spark, lh = ctx.spark, ctx.lakehouse
     as_of = resolve_as_of(ctx, as_of)
-    with ctx.stage("collect training panel") as st:
-        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of)
-        panel = to_pandas(panel_df, inputs)
-        st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}")
+    panel, inputs, last, made_from = collect_panel(ctx, conf, grain, as_of)
     villages = villages_frame(spark, lh)
     result = train_run(
         spark, lh, panel, inputs, conf, ctx.run_id, area_series(villages),
-        ctx.stage, ctx.log.info,
+        ctx.stage, ctx.log.info, made_from=made_from,
     )
     if lh.exists(spark, "silver.incidents"):
         with ctx.stage("label-source comparison (feedback-loop guard)") as st:
@@ -63,11 +76,12 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     )
     from models.panel import pandas_frame
     from models.training import (
+        LABEL_OVERLAP,
+        LABEL_SOURCES_MODEL,
         METRICS,
         METRICS_SCHEMA,
         backtest_config,
         model_factories,
-        spark_frame,
         write_overwrite,
     )
 
@@ -89,9 +103,15 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA,
                     "Flags of the scored period: champion on citizen-only vs all-source labels")
     overlap = label_overlap(panel, panel_all)
-    if len(overlap):
-        df = spark_frame(spark, overlap.assign(run_id=ctx.run_id), METRICS_SCHEMA)
-        df.write.format("delta").mode("append").save(lh.path(METRICS))
+    # Replaces the label_sources rows only: the backtest's rows (perhaps reused, so not
+    # rewritten by this run) stay, and a rerun leaves no duplicates. Tagged, so the check for
+    # a recorded backtest looks past this commit.
+    write_overwrite(
+        spark, lh, METRICS, overlap.assign(run_id=ctx.run_id), METRICS_SCHEMA,
+        "Backtest metrics per model and period (period_start null: pooled)",
+        user_metadata=json.dumps({LABEL_OVERLAP: {"run_id": ctx.run_id}}),
+        replace_where=f"model = '{LABEL_SOURCES_MODEL}'",
+    )
     changed = int((cmp["flagged_citizen_label"] != cmp["flagged_all_source_label"]).sum())
     return (
         f"{changed // 2} of {int(cmp['flagged_citizen_label'].sum())} flags change with all-source labels; mean high-risk label overlap "

@@ -1,11 +1,22 @@
-"""Training run: backtest every model, write predictions and metrics, pick and register the champion."""
+"""Training run: backtest every model, write predictions and metrics, pick and register the champion.
+
+The backtest's rows carry what they were made from (`BacktestInputs`: Delta versions of the
+tables read, the last complete period, a hash of the model settings and of the model code),
+recorded as the userMetadata of the Delta commits that write them. `train` reuses the rows the
+`backtest` stage wrote when that record matches its own inputs, and runs the backtest only
+when they are missing or stale.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,6 +70,17 @@ METRICS_SCHEMA = T.StructType(
 
 StageFn = Callable[[str], AbstractContextManager[Any]]
 
+# What a backtest's rows depend on: the tables the panel is built from, the model settings
+# that shape the panel, the models, the origins and the metrics, and the code computing them.
+BACKTEST_TABLES = ("gold.village_features", "silver.villages")
+BACKTEST_SETTINGS = ("features", "baselines", "classifiers", "backtest", "metrics")
+BACKTEST_CODE = ("backtest", "baselines", "classifiers", "metrics", "panel", "training")
+# Keys of the JSON userMetadata of the commits: the backtest's record, and train's own
+# label-overlap rows in gold.model_metrics (which leave the backtest's rows as they are).
+MADE_FROM = "rural_risk_backtest"
+LABEL_OVERLAP = "rural_risk_label_overlap"
+LABEL_SOURCES_MODEL = "label_sources"
+
 
 @dataclass
 class TrainResult:
@@ -69,6 +91,44 @@ class TrainResult:
     predictions: pd.DataFrame
     metrics: pd.DataFrame
     models: dict[str, RiskModel]
+    backtest_reused: bool = False
+
+
+@dataclass(frozen=True)
+class BacktestInputs:
+    """What a backtest is made from; equal inputs give equal rows (fixed random state)."""
+
+    features_version: int | None
+    villages_version: int | None
+    last_period: str
+    grain: str
+    settings_sha256: str
+    code_sha256: str
+
+    @classmethod
+    def of(cls, versions: Mapping[str, int | None], conf: Mapping[str, Any], grain: str,
+           last: date) -> BacktestInputs:
+        """From table versions read BEFORE the panel (a concurrent write then makes the record
+        older than the rows read, so the next train recomputes: never the other way round)."""
+        settings = json.dumps({k: conf.get(k) for k in BACKTEST_SETTINGS}, sort_keys=True, default=str)
+        code = hashlib.sha256()
+        for name in BACKTEST_CODE:
+            code.update(Path(importlib.import_module(f"models.{name}").__file__).read_bytes())
+        return cls(
+            versions.get("gold.village_features"), versions.get("silver.villages"),
+            last.isoformat(), grain, hashlib.sha256(settings.encode()).hexdigest(), code.hexdigest(),
+        )
+
+    def differences(self, recorded: Mapping[str, Any]) -> list[str]:
+        """What differs from a recorded backtest's inputs, in words (empty: the same)."""
+        return [
+            f"{f.name} {recorded.get(f.name)!r} -> {getattr(self, f.name)!r}"
+            for f in fields(self) if recorded.get(f.name) != getattr(self, f.name)
+        ]
+
+
+def table_versions(spark: SparkSession, lakehouse: Lakehouse) -> dict[str, int | None]:
+    return {t: lakehouse.version(spark, t) for t in BACKTEST_TABLES}
 
 
 def model_factories(conf: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, Callable[[], RiskModel]]:
@@ -97,11 +157,19 @@ def area_series(villages: DataFrame | None) -> pd.Series | None:
 
 
 def write_overwrite(spark: SparkSession, lakehouse: Lakehouse, name: str, pdf: pd.DataFrame,
-                    schema: T.StructType, comment: str) -> int:
-    """Replace the table's content with this run's rows (the backtest is recomputed in full)."""
+                    schema: T.StructType, comment: str, user_metadata: str | None = None,
+                    replace_where: str | None = None) -> int:
+    """Replace the table's content (or the rows matching `replace_where`) with these rows.
+
+    `user_metadata` is recorded in the Delta commit (readable in the table's history).
+    """
     lakehouse.create(spark, name, schema, comment=comment)
-    df = spark_frame(spark, pdf, schema)
-    df.write.format("delta").mode("overwrite").save(lakehouse.path(name))
+    writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    if replace_where is not None:
+        writer = writer.option("replaceWhere", replace_where)
+    writer.save(lakehouse.path(name))
     return len(pdf)
 
 
@@ -111,6 +179,126 @@ def _dates(pdf: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
         out[c] = pd.to_datetime(out[c]).dt.date
         out[c] = out[c].astype("object").where(out[c].notna(), None)
     return out
+
+
+def compute_backtest(
+    panel: pd.DataFrame,
+    inputs: Sequence[str],
+    conf: Mapping[str, Any],
+    area: pd.Series | None,
+    stage: StageFn,
+    log_progress: Callable[[str], None],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(predictions, metrics) of the rolling-origin backtest of every model (on the driver)."""
+    factories = model_factories(conf, inputs)
+    with stage(f"backtest {len(factories)} models") as st:
+        def progress(i: int, n: int, t: object) -> None:
+            log_progress(f"backtest origin {i}/{n} (period {str(t)[:10]})")
+
+        preds = run_backtest(panel, factories, backtest_config(conf), progress)
+        st.done(rows=len(preds), detail=f"{preds['period_start'].nunique()} origins")
+    mconf = conf["metrics"]
+    with stage("backtest metrics") as st:
+        metrics = metrics_table(preds, area, [float(c) for c in mconf["coverages"]], int(mconf["calibration_bins"]))
+        st.done(rows=len(metrics))
+    return preds, metrics
+
+
+def write_backtest(spark: SparkSession, lakehouse: Lakehouse, preds: pd.DataFrame, metrics: pd.DataFrame,
+                   run_id: str, made_from: BacktestInputs | None) -> None:
+    """Replace gold.backtest_predictions and gold.model_metrics, each commit carrying the record."""
+    meta = None if made_from is None else json.dumps(
+        {MADE_FROM: {**asdict(made_from), "run_id": run_id}}, sort_keys=True
+    )
+    preds_out = _dates(preds.assign(run_id=run_id), ["period_start", "trained_through"])
+    write_overwrite(spark, lakehouse, PREDICTIONS, preds_out, PREDICTIONS_SCHEMA,
+                    "Out-of-sample rolling-origin predictions of every model", user_metadata=meta)
+    metrics_out = _dates(metrics.assign(run_id=run_id), ["period_start"])
+    write_overwrite(spark, lakehouse, METRICS, metrics_out, METRICS_SCHEMA,
+                    "Backtest metrics per model and period (period_start null: pooled)", user_metadata=meta)
+
+
+def _commit_record(user_metadata: str | None) -> dict[str, Any]:
+    try:
+        record = json.loads(user_metadata) if user_metadata else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def recorded_backtest(
+    spark: SparkSession, lakehouse: Lakehouse, made_from: BacktestInputs
+) -> tuple[pd.DataFrame, pd.DataFrame, str] | str:
+    """The backtest in the lakehouse when it was made from `made_from`: (predictions, metrics,
+    run id that made them); otherwise why not, in words (missing or stale)."""
+    if not (lakehouse.exists(spark, PREDICTIONS) and lakehouse.exists(spark, METRICS)):
+        return "no backtest in the lakehouse"
+    last = lakehouse.delta(spark, PREDICTIONS).history(1).select("version", "userMetadata").first()
+    made = _commit_record(last["userMetadata"]).get(MADE_FROM)
+    if not isinstance(made, dict):
+        return f"{PREDICTIONS} version {last['version']} carries no record of what it was made from"
+    changed = made_from.differences(made)
+    if changed:
+        return f"{PREDICTIONS} is stale: " + "; ".join(changed)
+    # The metrics of the same backtest: the latest commit other than train's label-overlap rows.
+    metrics_version = None
+    for c in lakehouse.delta(spark, METRICS).history(20).select("version", "userMetadata").collect():
+        record = _commit_record(c["userMetadata"])
+        if LABEL_OVERLAP in record:
+            continue
+        if record.get(MADE_FROM) == made:
+            metrics_version = int(c["version"])
+        break
+    if metrics_version is None:
+        return f"{METRICS} were not written by the backtest of {PREDICTIONS} version {last['version']}"
+
+    def read(name: str, version: int):
+        return spark.read.format("delta").option("versionAsOf", version).load(lakehouse.path(name))
+
+    preds = pandas_frame(read(PREDICTIONS, int(last["version"])).drop("run_id"))
+    preds = preds.sort_values(["period_start", "model", "village_id"], kind="stable").reset_index(drop=True)
+    metrics = pandas_frame(
+        read(METRICS, metrics_version).filter(F.col("model") != LABEL_SOURCES_MODEL).drop("run_id")
+    )
+    # Per model and metric in period order, as metrics_table makes them: the same means.
+    metrics = metrics.sort_values(
+        ["model", "metric", "coverage", "period_start", "bin"], kind="stable", na_position="last"
+    ).reset_index(drop=True)
+    return preds, metrics, str(made.get("run_id"))
+
+
+def backtest(
+    spark: SparkSession,
+    lakehouse: Lakehouse,
+    panel: pd.DataFrame,
+    inputs: Sequence[str],
+    conf: Mapping[str, Any],
+    run_id: str,
+    area: pd.Series | None,
+    stage: StageFn,
+    log_progress: Callable[[str], None],
+    made_from: BacktestInputs | None = None,
+    reuse: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """(predictions, metrics, reused): the recorded backtest when it was made from `made_from`
+    (and `reuse`), else a new one, written with its record. No record: always a new one."""
+    if reuse and made_from is not None:
+        with stage("look for a recorded backtest of the same inputs") as st:
+            found = recorded_backtest(spark, lakehouse, made_from)
+            st.done(detail="found" if not isinstance(found, str) else "none usable")
+        if not isinstance(found, str):
+            preds, metrics, by = found
+            log_progress(
+                f"backtest: reusing the rows of run {by} in {PREDICTIONS} and {METRICS} "
+                f"({len(preds):,} predictions, {len(metrics):,} metric rows): made from the same "
+                f"inputs (gold.village_features version {made_from.features_version}, periods up to "
+                f"{made_from.last_period}, same model settings and code)"
+            )
+            return preds, metrics, True
+        log_progress(f"backtest: running it ({found})")
+    preds, metrics = compute_backtest(panel, inputs, conf, area, stage, log_progress)
+    write_backtest(spark, lakehouse, preds, metrics, run_id, made_from)
+    return preds, metrics, False
 
 
 def train_run(
@@ -123,26 +311,16 @@ def train_run(
     area: pd.Series | None,
     stage: StageFn,
     log_progress: Callable[[str], None],
+    made_from: BacktestInputs | None = None,
 ) -> TrainResult:
-    """Backtest, metrics, selection, final fits, artifacts and registry rows."""
+    """Backtest (reused when recorded for `made_from`), metrics, selection, final fits, artifacts
+    and registry rows."""
     factories = model_factories(conf, inputs)
     cfg = backtest_config(conf)
-    with stage(f"backtest {len(factories)} models") as st:
-        def progress(i: int, n: int, t: object) -> None:
-            log_progress(f"backtest origin {i}/{n} (period {str(t)[:10]})")
-
-        preds = run_backtest(panel, factories, cfg, progress)
-        st.done(rows=len(preds), detail=f"{preds['period_start'].nunique()} origins")
     mconf = conf["metrics"]
-    with stage("backtest metrics") as st:
-        metrics = metrics_table(preds, area, [float(c) for c in mconf["coverages"]], int(mconf["calibration_bins"]))
-        st.done(rows=len(metrics))
-    preds_out = _dates(preds.assign(run_id=run_id), ["period_start", "trained_through"])
-    write_overwrite(spark, lakehouse, PREDICTIONS, preds_out, PREDICTIONS_SCHEMA,
-                    "Out-of-sample rolling-origin predictions of every model")
-    metrics_out = _dates(metrics.assign(run_id=run_id), ["period_start"])
-    write_overwrite(spark, lakehouse, METRICS, metrics_out, METRICS_SCHEMA,
-                    "Backtest metrics per model and period (period_start null: pooled)")
+    preds, metrics, reused = backtest(
+        spark, lakehouse, panel, inputs, conf, run_id, area, stage, log_progress, made_from
+    )
 
     sel = conf["selection"]
     scores = recent_mean(metrics, sel["metric"], float(sel["coverage"]), int(sel["recent_periods"]))
@@ -174,7 +352,7 @@ def train_run(
             ))
         registry.append(spark, lakehouse, rows)
         st.done(rows=len(rows), detail=f"champion {champion_version}: {note}")
-    return TrainResult(champion, champion_version, note, scores, preds, metrics, fitted)
+    return TrainResult(champion, champion_version, note, scores, preds, metrics, fitted, reused)
 
 
 def summary_metrics(metrics: pd.DataFrame, sel: Mapping[str, Any], mconf: Mapping[str, Any]) -> dict[str, dict[str, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 import numpy as np
@@ -82,13 +83,15 @@ def write_inputs(ctx: RunContext, with_incidents: bool = False) -> pd.DataFrame:
     return features
 
 
-def test_train_backtests_registers_and_compares_label_sources(ctx):
+def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     from jobs.train import train
 
     mctx = model_ctx(ctx)
     features = write_inputs(mctx, with_incidents=True)
+    caplog.set_level(logging.INFO, logger="rural-risk")
     result = train(mctx, as_of=date(2021, 3, 1))  # last complete period: February 2021 (the last)
     spark, lh = mctx.spark, mctx.lakehouse
+    assert "backtest: running it (no backtest in the lakehouse)" in caplog.text
 
     preds = lh.read(spark, "gold.backtest_predictions").toPandas()
     models = {"baseline_prev", "baseline_ma3", "baseline_ewm", "baseline_hotspot", "logistic"}
@@ -123,3 +126,16 @@ def test_train_backtests_registers_and_compares_label_sources(ctx):
     cmp = lh.read(spark, "gold.label_source_comparison").toPandas()
     assert len(cmp) == N_VILLAGES and set(cmp["period_start"]) == {date(2021, 3, 1)}
     assert cmp["flagged_citizen_label"].sum() == 1 and cmp["flagged_all_source_label"].sum() == 1
+
+    # Again on the same inputs: the backtest is reused, the label-overlap rows are replaced
+    # (not appended twice), and the metrics are those of the first run.
+    again = train(mctx, as_of=date(2021, 3, 1))
+    assert again.backtest_reused and again.champion == result.champion
+    assert lh.version(spark, "gold.backtest_predictions") == 1  # 0: created empty, 1: first run's rows
+    metrics_again = lh.read(spark, "gold.model_metrics").toPandas()
+    assert (metrics_again["model"] == "label_sources").sum() == 13
+    key = ["model", "metric", "coverage", "bin", "period_start"]
+    assert len(metrics_again) == len(metrics)
+    pd.testing.assert_frame_equal(
+        metrics_again.sort_values(key).reset_index(drop=True), metrics.sort_values(key).reset_index(drop=True)
+    )
