@@ -30,14 +30,14 @@ def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
 def collect_panel(ctx: RunContext, conf: dict, grain: str, as_of: date | None) -> tuple[Any, list[str], date, Any]:
     """(pandas panel, model inputs, last complete period, what a backtest of it is made from)."""
     from models.panel import build_panel, to_pandas
-    from models.training import BacktestInputs, table_versions
+    from models.training import BacktestInputs, driver_footprint, table_versions
 
     spark, lh = ctx.spark, ctx.lakehouse
     with ctx.stage("collect training panel") as st:
         versions = table_versions(spark, lh)  # before the panel is read: see BacktestInputs.of
         panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of)
         panel = to_pandas(panel_df, inputs)
-        st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}")
+        st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}; {driver_footprint(panel)}")
     return panel, inputs, last, BacktestInputs.of(versions, conf, grain, last)
 
 
@@ -45,7 +45,7 @@ def train(ctx: RunContext, as_of: date | None = None) -> Any:
     """Backtest (the recorded one when made from the same inputs), metrics, selection, registry;
     then the label-source comparison. Returns TrainResult."""
     from models.panel import villages_frame
-    from models.training import area_series, train_run
+    from models.training import area_series, driver_footprint, train_run
 
     conf = ctx.settings.section("models")
     grain = str(ctx.settings.get("period", "month"))
@@ -60,7 +60,7 @@ def train(ctx: RunContext, as_of: date | None = None) -> Any:
     if lh.exists(spark, "silver.incidents"):
         with ctx.stage("label-source comparison (feedback-loop guard)") as st:
             summary = compare_sources(ctx, panel, result, conf, grain, last)
-            st.done(detail=summary)
+            st.done(detail=f"{summary}; {driver_footprint(panel)}")
     return result
 
 

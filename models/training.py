@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
@@ -131,6 +132,21 @@ def table_versions(spark: SparkSession, lakehouse: Lakehouse) -> dict[str, int |
     return {t: lakehouse.version(spark, t) for t in BACKTEST_TABLES}
 
 
+def driver_footprint(frame: pd.DataFrame, what: str = "panel") -> str:
+    """Size of a driver-side pandas step and the driver's peak memory so far, for stage lines.
+
+    Peak RSS is the Python driver process's (resource.getrusage); the JVM is another process.
+    """
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        mib = f"{peak / 2**20 if sys.platform == 'darwin' else peak / 1024:,.0f} MiB"
+    except (ImportError, OSError):  # not a Unix system
+        mib = "unknown"
+    return f"{what} {len(frame):,} x {frame.shape[1]} on the driver, driver peak RSS {mib}"
+
+
 def model_factories(conf: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, Callable[[], RiskModel]]:
     bl, cl = conf["baselines"], conf["classifiers"]
     specs = baseline_specs(bl["moving_average_windows"], bl["hotspot"]["neighbour_weight"])
@@ -196,11 +212,11 @@ def compute_backtest(
             log_progress(f"backtest origin {i}/{n} (period {str(t)[:10]})")
 
         preds = run_backtest(panel, factories, backtest_config(conf), progress)
-        st.done(rows=len(preds), detail=f"{preds['period_start'].nunique()} origins")
+        st.done(rows=len(preds), detail=f"{preds['period_start'].nunique()} origins; {driver_footprint(panel)}")
     mconf = conf["metrics"]
     with stage("backtest metrics") as st:
         metrics = metrics_table(preds, area, [float(c) for c in mconf["coverages"]], int(mconf["calibration_bins"]))
-        st.done(rows=len(metrics))
+        st.done(rows=len(metrics), detail=driver_footprint(preds, "predictions"))
     return preds, metrics
 
 
@@ -351,7 +367,7 @@ def train_run(
                 label="label_high_risk_next", note=note if role == "champion" else "",
             ))
         registry.append(spark, lakehouse, rows)
-        st.done(rows=len(rows), detail=f"champion {champion_version}: {note}")
+        st.done(rows=len(rows), detail=f"champion {champion_version}: {note}; {driver_footprint(panel)}")
     return TrainResult(champion, champion_version, note, scores, preds, metrics, fitted, reused)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 
 import numpy as np
@@ -92,6 +93,12 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     result = train(mctx, as_of=date(2021, 3, 1))  # last complete period: February 2021 (the last)
     spark, lh = mctx.spark, mctx.lakehouse
     assert "backtest: running it (no backtest in the lakehouse)" in caplog.text
+    # Driver-side steps log their size (168 rows = 12 villages x 14 periods; 13 columns = 3 keys,
+    # 2 labels, 3 features, 5 history signals) and the driver's peak RSS.
+    for stage in ("collect training panel", "backtest 5 models", "fit final models and register",
+                  "label-source comparison \\(feedback-loop guard\\)"):
+        assert re.search(stage + r": done in .*panel 168 x 13 on the driver, driver peak RSS [\d,]+ MiB",
+                         caplog.text), stage
 
     preds = lh.read(spark, "gold.backtest_predictions").toPandas()
     models = {"baseline_prev", "baseline_ma3", "baseline_ewm", "baseline_hotspot", "logistic"}

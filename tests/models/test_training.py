@@ -1,11 +1,13 @@
-"""Training helpers without Spark: what a backtest is made from."""
+"""Training helpers without Spark: what a backtest is made from, the driver-memory line."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from models.training import BacktestInputs
+import pandas as pd
+
+from models.training import BacktestInputs, driver_footprint
 
 CONF = {
     "features": {"include": "all", "exclude": []},
@@ -39,3 +41,13 @@ def test_backtest_inputs_follow_tables_period_and_the_settings_the_backtest_read
         f"code_sha256 None -> {made.code_sha256!r}",
     ]
 
+
+def test_driver_footprint_names_the_size_and_the_peak_rss():
+    import resource
+
+    frame = pd.DataFrame({"a": range(1234), "b": 0.5, "c": "x"})
+    line = driver_footprint(frame, "panel")
+    m = re.fullmatch(r"panel 1,234 x 3 on the driver, driver peak RSS ([\d,]+) MiB", line)
+    assert m, line
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
+    assert int(m.group(1).replace(",", "")) == round(peak_kib / 1024) > 0
