@@ -214,8 +214,8 @@ class SourceLoader:
         spark, run_id = self.ctx.spark, self.ctx.run_id
         enc = str((self.conf.get("encoding") or {}).get(source, "utf-8"))
         parsed = self._cache(B.parse_files(spark, new, enc, opts))
-        errors = {r["_file"]: (r["_error_kind"], r["_error"]) for r in
-                  parsed.filter(F.col("_error").isNotNull()).select("_file", "_error", "_error_kind").collect()}
+        stats = B.parse_stats(parsed)  # the one pass over the landed bytes
+        errors = {f: (r["error_kind"], r["error"]) for f, r in stats.items() if r["error"] is not None}
         by_file = {f.file: f for f in new}
         log_rows: list[dict] = []
         fatal: list[str] = []
@@ -234,7 +234,6 @@ class SourceLoader:
         bronze_schema = tables.bronze_schema(opts.fields, list(opts.personal))
         bronze = B.to_bronze(parsed.filter(F.col("_file").isin([f.file for f in good]) if good else F.lit(False)),
                              opts, bronze_schema, run_id, self.now)
-        bronze = self._cache(bronze)
         villages = read_or_empty(self.ctx, "silver.villages", "village_id string, longitude double, latitude double")
         carry = list(opts.personal)
         checked, checks = B.check_rows(bronze, spec, self.codes, self.conf["bounding_box"], villages,
@@ -244,7 +243,7 @@ class SourceLoader:
         silver_name = spec.table
         silver = read_or_empty(self.ctx, silver_name, conform.silver_schema(spec))
         candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
-        counts, flagged = B.batch_counts(bronze, checked, candidates, checks)
+        counts, flagged = B.batch_counts(stats, checked, candidates, checks)
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_quarantined": 0})
             share = c["rows_quarantined"] / c["rows_read"] if c["rows_read"] else 0.0
@@ -336,13 +335,18 @@ class SourceLoader:
             lh.create(spark, "ops.changed_periods", tables.CHANGED_PERIODS,
                       comment="village-periods whose silver inputs changed, per ingest run")
             periods.write.format("delta").mode("append").save(lh.path("ops.changed_periods"))
-            lh.create(spark, spec.table, conform.silver_schema(spec), comment=f"{source}: typed, latest version per key",
+            fresh = not lh.exists(spark, spec.table)
+            schema = conform.silver_schema(spec)
+            lh.create(spark, spec.table, schema, comment=f"{source}: typed, latest version per key",
                       constraints=conform.silver_constraints(spec))
-            (lh.delta(spark, spec.table).alias("t")
-             .merge(winners.alias("s"), conform.merge_condition(key))
-             .whenMatchedUpdateAll(condition=conform.newer_condition())
-             .whenNotMatchedInsertAll()
-             .execute())
+            if fresh:  # a new table: the winners (one per key) are its rows, no MERGE needed
+                winners.select(*schema.names).write.format("delta").mode("append").save(lh.path(spec.table))
+            else:
+                (lh.delta(spark, spec.table).alias("t")
+                 .merge(winners.alias("s"), conform.merge_condition(key))
+                 .whenMatchedUpdateAll(condition=conform.newer_condition())
+                 .whenNotMatchedInsertAll()
+                 .execute())
         if good:
             self._append_files(f"bronze.{source}", bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
                                good, "_file", "_file_hash", f"{source} as landed, with lineage")

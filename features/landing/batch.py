@@ -111,34 +111,47 @@ def silver_candidates(checked: DataFrame, spec: TableSpec, silver: DataFrame, ru
     return split_versions(to_silver(accepted, spec, run_id, ingest_time), silver, spec)
 
 
-def batch_counts(bronze: DataFrame, checked: DataFrame, candidates: DataFrame,
+def parse_stats(parsed: DataFrame) -> dict[str, dict]:
+    """Per landed file, in one Spark action (it materializes the cached parse): its error
+    marker (a file-level problem, else None), rows parsed and malformed lines among them."""
+    rows = parsed.groupBy("_file").agg(
+        F.max("_error").alias("error"), F.max("_error_kind").alias("error_kind"),
+        F.sum(F.col("_error").isNull().cast("long")).alias("rows_read"),
+        F.sum(F.col("_raw").isNotNull().cast("long")).alias("malformed"),
+    ).collect()
+    return {r["_file"]: {"error": r["error"], "error_kind": r["error_kind"],
+                         "rows_read": int(r["rows_read"] or 0), "malformed": int(r["malformed"] or 0)}
+            for r in rows}
+
+
+def batch_counts(stats: Mapping[str, Mapping], checked: DataFrame, candidates: DataFrame,
                  checks: Sequence[str] = ()) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """One Spark action for every count the summary, the manifest and the GX agreement need.
+    """Every count the summary, the manifest and the GX agreement need, in two Spark actions
+    that each read one cached frame once (the checked rows, then the silver candidates).
 
     Returns per file: rows read, quarantined, duplicate, accepted (read = the other three);
-    and per check: the rows it flags (its check column is false)."""
+    and per check: the rows it flags (its check column is false). `stats` is parse_stats'."""
     from features.landing.rules import check_column_name
 
-    read = bronze.groupBy(F.col("_file").alias("file")).agg(
-        F.count(F.lit(1)).alias("rows_read"),
-        F.sum(F.col("_raw").isNotNull().cast("long")).alias("malformed"))
     flagged = [F.sum((F.col(check_column_name(c)) == F.lit(False)).cast("long")).alias(f"_c{i}")
                for i, c in enumerate(checks)]
-    bad = checked.groupBy(F.col("_file").alias("file")).agg(
-        F.sum((F.size("_reasons") > 0).cast("long")).alias("bad"), *flagged)
-    dup = candidates.groupBy(F.col("_file").alias("file")).agg(
+    bad = {r["_file"]: r for r in checked.groupBy("_file").agg(
+        F.sum((F.size("_reasons") > 0).cast("long")).alias("bad"), *flagged).collect()}
+    dup = {r["_file"]: r for r in candidates.groupBy("_file").agg(
         F.sum(F.col("_dup").cast("long")).alias("rows_duplicate"),
-        F.sum((~F.col("_dup")).cast("long")).alias("rows_accepted"))
-    rows = read.join(bad, on="file", how="left").join(dup, on="file", how="left").collect()
+        F.sum((~F.col("_dup")).cast("long")).alias("rows_accepted")).collect()}
     per_file: dict[str, dict[str, int]] = {}
     per_check = dict.fromkeys(checks, 0)
-    for r in rows:
-        per_file[r["file"]] = {
-            "rows_read": int(r["rows_read"]),
-            "rows_quarantined": int(r["malformed"] or 0) + int(r["bad"] or 0),
-            "rows_duplicate": int(r["rows_duplicate"] or 0),
-            "rows_accepted": int(r["rows_accepted"] or 0),
+    for file, st in stats.items():
+        if st.get("error") is not None:
+            continue
+        b, d = bad.get(file), dup.get(file)
+        per_file[file] = {
+            "rows_read": int(st["rows_read"]),
+            "rows_quarantined": int(st["malformed"]) + int((b["bad"] if b else 0) or 0),
+            "rows_duplicate": int((d["rows_duplicate"] if d else 0) or 0),
+            "rows_accepted": int((d["rows_accepted"] if d else 0) or 0),
         }
         for i, c in enumerate(checks):
-            per_check[c] += int(r[f"_c{i}"] or 0)
+            per_check[c] += int((b[f"_c{i}"] if b else 0) or 0)
     return per_file, per_check

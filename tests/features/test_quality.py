@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pyspark.sql import functions as F
 
 from conf import load_yaml
-from features.landing.batch import check_rows
+from features.landing.batch import batch_counts, check_rows
 from features.landing.rules import parse_spec
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -26,7 +26,6 @@ def bronze(spark, rows):
 
 
 def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
-    from features.landing.batch import batch_counts
     from features.quality import Validator, agreement, build_suite
 
     spec = parse_spec("incidents", load_yaml("expectations/incidents.yaml"))
@@ -58,7 +57,8 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
     assert len(suite.expectations) == len(checks)
     result = validator.validate(checked, spec, checks, codes, bbox, mostly=0.5, run_name="test")
     accepted = checked.filter(F.size("_reasons") == 0).withColumn("_dup", F.lit(False))
-    per_file, counts = batch_counts(landed, checked, accepted, checks)
+    stats = {"f.csv": {"error": None, "error_kind": None, "rows_read": 5, "malformed": 0}}
+    per_file, counts = batch_counts(stats, checked, accepted, checks)
     assert per_file == {"f.csv": {"rows_read": 5, "rows_quarantined": 4, "rows_duplicate": 0, "rows_accepted": 1}}
     assert agreement(result, counts) == []
     assert {c: n for c, n in result.unexpected.items() if n} == {
