@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -113,8 +113,8 @@ class BacktestInputs:
         older than the rows read, so the next train recomputes: never the other way round)."""
         settings = json.dumps({k: conf.get(k) for k in BACKTEST_SETTINGS}, sort_keys=True, default=str)
         code = hashlib.sha256()
-        for name in BACKTEST_CODE:
-            code.update(Path(importlib.import_module(f"models.{name}").__file__).read_bytes())
+        for name in BACKTEST_CODE:  # the source as imported (a file, or a zip under --py-files)
+            code.update(inspect.getsource(importlib.import_module(f"models.{name}")).encode())
         return cls(
             versions.get("gold.village_features"), versions.get("silver.villages"),
             last.isoformat(), grain, hashlib.sha256(settings.encode()).hexdigest(), code.hexdigest(),
