@@ -10,8 +10,10 @@ LAKEHOUSE ?= lakehouse
 VILLAGES ?= 250
 YEARS ?= 5
 SEED ?= 42
+PROFILE ?= local
 
 .PHONY: help setup jars demo test test-airflow-e2e lint format airflow clean benchmark
+.PHONY: benchmark-pipeline benchmark-pipeline-table spark-cluster spark-cluster-stop test-cluster
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
@@ -20,6 +22,10 @@ help:
 	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
 	@echo "make browser- install headless Chromium (Debian) for the report tests"
 	@echo "make benchmark - generator and model benchmarks (results: docs/benchmarks.md, docs/model-card.md)"
+	@echo "make benchmark-pipeline VILLAGES=N YEARS=Y - every stage timed, with the floor and DuckDB references"
+	@echo "make benchmark-pipeline-table - docs/benchmarks.md tables from benchmarks/results/*.jsonl"
+	@echo "make spark-cluster / spark-cluster-stop - a local Spark standalone master and worker"
+	@echo "make test-cluster - the pipeline on that cluster and locally give the same gold tables"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated data, lakehouse and reports (keeps environments and caches)"
 
@@ -59,6 +65,29 @@ benchmark: setup
 	$(BIN)/python benchmarks/generate_scale.py --villages $(VILLAGES) --years $(YEARS) --engine local
 	$(BIN)/rural-risk generate --out data/bench/landing --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --overwrite
 	$(BIN)/python benchmarks/model_benchmark.py --build --landing data/bench/landing --lakehouse data/bench/lakehouse --truth data/bench/landing/_truth --out data/bench/model_benchmark.json
+
+# The whole pipeline stage by stage (each stage its own process, sampled from /proc) with two
+# references in the same run: a bare Spark load of the landing files and the features' incident
+# counts in DuckDB. One JSON line per stage in benchmarks/results/pipeline_scale.jsonl
+# (docs/benchmarks.md). Run it alone on the machine; PROFILE=cluster runs it on a cluster.
+benchmark-pipeline: setup
+	$(BIN)/python benchmarks/pipeline_scale.py --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --profile $(PROFILE)
+
+benchmark-pipeline-table: $(STAMP)
+	$(BIN)/python benchmarks/pipeline_table.py
+
+# A Spark standalone master and one worker on 127.0.0.1 from pyspark's own jars (pid files and
+# logs in .cache/spark-cluster/); the jobs reach it with --profile cluster and
+# RURAL_RISK_SPARK_MASTER=spark://127.0.0.1:7077 (docs/benchmarks.md, "Running on a cluster").
+spark-cluster: $(STAMP)
+	benchmarks/spark_cluster.sh start
+
+spark-cluster-stop:
+	benchmarks/spark_cluster.sh stop
+
+# Starts its own cluster on free ports, runs the pipeline there and locally, compares gold.
+test-cluster: setup
+	$(BIN)/pytest tests/jobs/test_cluster.py
 
 clean:
 	rm -rf data lakehouse reports spark-warehouse metastore_db derby.log
