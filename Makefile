@@ -50,8 +50,8 @@ test: setup airflow browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests --durations=15
 
-# The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 36 spark-submits,
-# about 32 minutes on a 2-CPU machine); make test runs it too.
+# The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 18 spark-submits);
+# make test runs it too.
 test-airflow-e2e: setup airflow
 	$(BIN)/pytest tests/airflow/test_dags_e2e.py -m airflow_e2e
 

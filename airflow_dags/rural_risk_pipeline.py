@@ -1,17 +1,20 @@
-"""rural-risk pipeline DAG: ingest (one task per source) -> validate -> features -> score
--> allocate -> report, once per data interval (daily by default, conf/schedule.yaml).
+"""rural-risk pipeline DAG: ingest -> validate -> features -> score -> allocate -> report,
+once per data interval (daily by default, conf/schedule.yaml).
 
 Every task runs one `rural-risk` stage through spark-submit with the as-of date and the
 run id of its data interval, so a retry, a rerun or a backfill of an interval writes the
 same rows again (exactly-once ingest manifest, replaceWhere / MERGE writes in the jobs).
 
-Failure of one source: villages loads first (the others check village_id against it),
-then the other sources in parallel; each waits for villages to finish, whatever its
-outcome. `validate` runs when every ingest task is done (trigger rule all_done) and fails
-only when a source the features need has no silver table at all, so features, scores
-and plans go ahead with what loaded. `ingest_complete` needs every ingest task to succeed:
-when one source failed, it ends upstream_failed and the run is marked failed, so the
-failure is seen although the rest of the pipeline ran.
+Ingest is one task: `rural-risk ingest` loads every source in one Spark session, villages
+first (the others check village_id against it), and writes the shared ops tables (changed
+periods, quarantine, file manifest) once for the run rather than once per source. A task
+per source paid a JVM start and a cold Delta log for each of seven sources, which on a
+small county was most of the run. A source that fails does not stop the others: the task
+loads what it can and then fails, naming the source. `validate` runs when ingest is done
+(trigger rule all_done) and fails only when a source the features need has no silver table
+at all, so features, scores and plans go ahead with what loaded. `ingest_complete` needs
+ingest to succeed: when a source failed it ends upstream_failed and the run is marked
+failed, so the failure is seen although the rest of the pipeline ran.
 """
 
 from __future__ import annotations
@@ -28,29 +31,17 @@ BLOCK = CFG.dag("pipeline")
 @dag(**CFG.dag_arguments(BLOCK), doc_md=__doc__)
 def rural_risk_pipeline() -> None:
     as_of = ["--as-of", as_of_template(CFG)]
-    first = str(BLOCK.get("first_source", "villages"))
-    ingest_first = stage_task(
-        CFG, f"ingest_{first}", ["ingest", "--landing", CFG.landing, "--source", first]
-    )
-    ingest_rest = [
-        stage_task(
-            CFG, f"ingest_{source}", ["ingest", "--landing", CFG.landing, "--source", source],
-            trigger_rule=TriggerRule.ALL_DONE,
-        )
-        for source in BLOCK.get("sources", [])
-    ]
-    ingest_all = [ingest_first, *ingest_rest]
-    ingest_first >> ingest_rest
-
+    only = [arg for source in BLOCK.get("sources") or [] for arg in ("--source", str(source))]
+    ingest = stage_task(CFG, "ingest", ["ingest", "--landing", CFG.landing, *only])
     validate = stage_task(CFG, "validate", ["validate", *as_of], trigger_rule=TriggerRule.ALL_DONE)
     features = stage_task(CFG, "features", ["features", *as_of])
     score = stage_task(CFG, "score", ["score", *as_of])
     allocate = stage_task(CFG, "allocate", ["allocate", *as_of])
     report = stage_task(CFG, "report", ["report", "--out", CFG.reports])
-    ingest_all >> validate >> features >> score >> allocate >> report
+    ingest >> validate >> features >> score >> allocate >> report
 
     ingest_complete = EmptyOperator(task_id="ingest_complete", retries=0)
-    ingest_all >> ingest_complete
+    ingest >> ingest_complete
 
 
 rural_risk_pipeline()

@@ -90,11 +90,17 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
         st.done(rows=sum(len(v) for v in loader.manifest.values()))
     for source in wanted:
         files = list_files(landing, source, conf["sources"][source].get("extensions", ["csv"]))
-        with ctx.stage(f"ingest {source}") as st:
-            result = loader.load(source, specs[source], files)
-            st.done(rows=result.rows_read, detail=(
-                f"{result.files_loaded} files loaded, {result.files_skipped} skipped, "
-                f"{result.files_rejected} rejected" + (", FAILED" if result.failed else "")))
+        try:
+            with ctx.stage(f"ingest {source}") as st:
+                result = loader.load(source, specs[source], files)
+                st.done(rows=result.rows_read, detail=(
+                    f"{result.files_loaded} files loaded, {result.files_skipped} skipped, "
+                    f"{result.files_rejected} rejected" + (", FAILED" if result.failed else "")))
+        except Exception as exc:  # one source's failure must not stop the others
+            ctx.log.exception("ingest %s stopped by an error; the other sources go on", source)
+            result = SourceSummary(source=source, failed=True, messages=[
+                f"stopped by {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                " (its files stay unloaded; a rerun retries them)"])
         for msg in result.messages:
             ctx.log.warning("%s: %s", source, msg)
         summary.sources.append(result)

@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 from af_harness import DAGS, ROOT, airflow_python, run_probe
 
-SOURCES = ["population", "incidents", "patrols", "organizations", "resources", "survey"]
-INGEST = ["ingest_villages", *[f"ingest_{s}" for s in SOURCES]]
 # A manual run at 11:00 on 2 January (Asia/Shanghai) covers 1 January, local midnight to midnight.
 RUN_AFTER = "2023-01-02T03:00:00+00:00"
 
@@ -32,10 +30,9 @@ def test_dagbag_has_both_dags_and_no_import_errors(bag):
 def test_pipeline_task_graph(bag):
     dag = bag["dags"]["rural_risk_pipeline"]
     expected = {
-        "ingest_villages": [],
-        **{f"ingest_{s}": ["ingest_villages"] for s in SOURCES},
-        "validate": sorted(INGEST),
-        "ingest_complete": sorted(INGEST),
+        "ingest": [],
+        "validate": ["ingest"],
+        "ingest_complete": ["ingest"],
         "features": ["validate"],
         "score": ["features"],
         "allocate": ["score"],
@@ -43,9 +40,8 @@ def test_pipeline_task_graph(bag):
     }
     assert _edges(dag) == expected
     tasks = dag["tasks"]
-    # One failing source does not stop the others, nor validate; ingest_complete fails the run.
-    assert tasks["ingest_villages"]["trigger_rule"].endswith("ALL_SUCCESS")
-    assert {tasks[f"ingest_{s}"]["trigger_rule"] for s in SOURCES} == {"TriggerRule.ALL_DONE"}
+    # A failed ingest (one source or more) does not stop validate; ingest_complete fails the run.
+    assert tasks["ingest"]["trigger_rule"].endswith("ALL_SUCCESS")
     assert tasks["validate"]["trigger_rule"] == "TriggerRule.ALL_DONE"
     assert tasks["ingest_complete"]["trigger_rule"] == "TriggerRule.ALL_SUCCESS"
     assert tasks["features"]["trigger_rule"] == "TriggerRule.ALL_SUCCESS"
@@ -94,8 +90,8 @@ def test_rendered_arguments_carry_the_interval(bag):
     head = ["--lakehouse", str(ROOT / "lakehouse"), "--profile", "local",
             "--run-id", "rural_risk_pipeline-20230102T000000"]
     landing = str(ROOT / "data/landing")
-    assert pipe["ingest_incidents"]["args"] == [*head, "ingest", "--landing", landing, "--source", "incidents"]
-    assert pipe["ingest_villages"]["args"] == [*head, "ingest", "--landing", landing, "--source", "villages"]
+    # Every source in one task (conf/schedule.yaml lists none: all of conf/ingest.yaml's).
+    assert pipe["ingest"]["args"] == [*head, "ingest", "--landing", landing]
     for stage in ("validate", "features", "score", "allocate"):
         assert pipe[stage]["args"] == [*head, stage, "--as-of", "2023-01-02"], stage
     assert pipe["report"]["args"] == [*head, "report", "--out", str(ROOT / "reports")]
@@ -104,6 +100,22 @@ def test_rendered_arguments_carry_the_interval(bag):
     assert train["train"]["args"] == [
         "--lakehouse", str(ROOT / "lakehouse"), "--profile", "local",
         "--run-id", "rural_risk_training-20230101T030000", "train", "--as-of", "2023-01-01"]
+
+
+def test_ingest_limited_to_the_sources_of_the_schedule(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
+    data["pipeline"]["sources"] = ["villages", "incidents"]
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(yaml.safe_dump(data), encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    out = run_probe(airflow_python(), home, "graph", str(DAGS), RUN_AFTER,
+                    RURAL_RISK_SCHEDULE=str(schedule))
+    args = out["dags"]["rural_risk_pipeline"]["rendered"]["ingest"]["args"]
+    assert args[args.index("ingest"):] == ["ingest", "--landing", str(ROOT / "data/landing"),
+                                           "--source", "villages", "--source", "incidents"]
 
 
 def test_delta_jars_rendered_from_the_jar_cache(bag):

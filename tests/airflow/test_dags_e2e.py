@@ -20,7 +20,7 @@ import pytest
 import yaml
 from af_harness import AIRFLOW_BIN, ROOT, airflow_env, airflow_python
 
-# 36 spark-submits, about 32 minutes on a 2-CPU machine: part of `make test` (and so CI);
+# 18 spark-submits (3 + 3 + 6 + 6): part of `make test` (and so CI);
 # `make test-airflow-e2e` runs it alone.
 pytestmark = [pytest.mark.slow, pytest.mark.airflow_e2e]
 

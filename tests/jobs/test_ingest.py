@@ -358,3 +358,33 @@ def test_a_thousand_small_files_load_in_a_fixed_number_of_commits_and_a_retry_ne
     after = delta_commits(lh)
     assert {t: n - before.get(t, 0) for t, n in after.items() if n != before.get(t, 0)} == {
         "bronze.incidents": 2, "ops.quarantine": 2, "ops.ingest_log": 1}  # delete + append; manifest
+
+
+def test_a_source_stopped_by_an_error_leaves_the_other_sources_loaded(ictx, landing, monkeypatch):
+    import features.landing.batch as B
+    from jobs.ingest import ingest
+
+    ctx, spark, lh = ictx, ictx.spark, ictx.lakehouse
+    real = B.to_bronze
+
+    def broken(parsed, opts, *args, **kwargs):
+        if opts.source == "population":
+            raise RuntimeError("disk full\nsecond line of the trace")
+        return real(parsed, opts, *args, **kwargs)
+
+    monkeypatch.setattr(B, "to_bronze", broken)
+    sources = ["villages", "population", "organizations"]
+    summary = ingest(ctx, landing, sources=sources, ingest_time=NOW, great_expectations=False)
+    by = {s.source: s for s in summary.sources}
+    assert summary.failed_sources == ["population"]
+    assert by["population"].messages == [
+        "stopped by RuntimeError: disk full (its files stay unloaded; a rerun retries them)"]
+    assert (by["villages"].files_loaded, by["organizations"].files_loaded) == (1, 1)
+    assert not lh.exists(spark, "silver.population") and not lh.exists(spark, "bronze.population")
+    logged = {r["source"] for r in lh.read(spark, "ops.ingest_log").collect()}
+    assert logged == {"villages", "organizations"}
+
+    monkeypatch.setattr(B, "to_bronze", real)
+    again = ingest(ctx, landing, sources=sources, ingest_time=NOW, great_expectations=False)
+    assert [(s.source, s.files_loaded, s.files_skipped) for s in again.sources] == [
+        ("villages", 0, 1), ("population", 1, 0), ("organizations", 0, 1)]
