@@ -2,8 +2,10 @@
 
 Each indicator is scored by its mid-rank percentile among the villages of the same period:
 100 * (below + (equal - 1) / 2) / (n - 1), n the villages with a value (a lone value scores
-50; `direction: lower` reverses the score). A sub-score is the weighted mean of its scored
-indicators that are not null; capacity_index the weighted mean of the sub-scores not null.
+50; `direction: lower` reverses the score); values are ranked rounded to RANK_DECIMALS
+decimals, so float noise from summing in another order is a tie. A sub-score is the weighted
+mean of its scored indicators that are not null; capacity_index the weighted mean of the
+sub-scores not null.
 Method and weights: conf/governance.yaml and docs/features.md.
 """
 
@@ -39,8 +41,23 @@ def _check(df: DataFrame, weights: Mapping[str, float], sub_scores: Mapping[str,
                 )
 
 
+# Indicators are ranked on values rounded to this many decimals. A mean or rate summed in
+# another order (other partitions, a cluster) can differ in the last bits: 12.6 against
+# 12.599999999999998. Rounding makes those a tie, as they are meant to be, so the scores do not
+# depend on the partitioning. Nine decimals: the indicators are shares, minutes, km and counts
+# per 1,000 residents, all well below 1e5, where a double's summation noise (a few ulps; an ulp
+# is 1.5e-11 at 1e5) is far below 1e-9, while real differences between villages are far above
+# it (and the scores are kept to 4 decimals). Spark rounds the double's decimal string
+# (Double.toString) half up: the same on every executor. Noise can still split a value lying
+# within a few ulps of a rounding boundary (a 5 in the 10th decimal): rare for means and rates
+# of whole counts, not impossible.
+RANK_DECIMALS = 9
+
+
 def percentile_score(value: Column, lower_is_better: bool = False) -> Column:
-    """Mid-rank percentile (0..100) of a value among the rows of the same period."""
+    """Mid-rank percentile (0..100) of a value among the rows of the same period, ranked on the
+    value rounded to RANK_DECIMALS so that float noise gives a tie."""
+    value = F.round(value, RANK_DECIMALS)
     has_value = value.isNotNull()
     group = Window.partitionBy(F.col("period_start"), has_value)
     whole = group.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)

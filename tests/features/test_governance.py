@@ -25,6 +25,24 @@ def test_percentile_score_by_hand(spark):
                    "E": (100.0, 0.0), "F": (50.0, 50.0)}
 
 
+def test_float_noise_is_a_tie(spark):
+    # 0.1 + 0.2 is 0.30000000000000004 and 12.599999999999998 is 12.6 summed in another
+    # order: each pair must tie, as equal values do, wherever the sum was computed.
+    assert 0.1 + 0.2 != 0.3
+    df = spark.createDataFrame(
+        [("A", P, 0.1 + 0.2), ("B", P, 0.3), ("C", P, 0.1), ("D", P, 0.5),
+         ("E", Q, 12.6), ("F", Q, 12.599999999999998), ("G", Q, 13.0)],
+        "village_id STRING, period_start DATE, x DOUBLE",
+    )
+    out = df.select("village_id", percentile_score(F.col("x")).alias("hi"),
+                    percentile_score(F.col("x"), lower_is_better=True).alias("lo"))
+    got = {r[0]: (r[1], r[2]) for r in out.collect()}
+    # P, four values: C below none; A and B one below, tied: (1 + 1/2) / 3; D three below.
+    # Q, three values: E and F none below, tied: (0 + 1/2) / 2; G two below.
+    assert got == {"A": (50.0, 50.0), "B": (50.0, 50.0), "C": (0.0, 100.0), "D": (100.0, 0.0),
+                   "E": (25.0, 75.0), "F": (25.0, 75.0), "G": (100.0, 0.0)}
+
+
 def test_sub_scores_and_capacity_by_hand(spark):
     df = spark.createDataFrame(
         [("V1", "T1", P, 1.0, 5.0, 10.0, 1.0, None), ("V2", "T1", P, 2.0, 5.0, 20.0, 0.0, None)],
