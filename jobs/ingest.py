@@ -108,6 +108,29 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
     return summary
 
 
+MANIFEST_COLUMNS = ("source", "file", "file_hash", "status", "message")
+
+
+def manifest_rows(ctx: RunContext) -> list[dict[str, Any]]:
+    """The rows of ops.ingest_log that decide what is new (MANIFEST_COLUMNS), as dicts.
+
+    A lakehouse on local disk is read with delta-rs, without Spark: deciding that nothing is
+    new then costs a file listing and a Delta log read, and a daily run with no new file never
+    starts a Spark session. Other roots (hdfs://, s3a://, ...) are read with Spark."""
+    from features.landing import tables
+
+    path = ctx.lakehouse.path("ops.ingest_log")
+    local = path.removeprefix("file:") if "://" not in path or path.startswith("file:") else None
+    if local is not None:
+        from deltalake import DeltaTable
+
+        if not (Path(local) / "_delta_log").is_dir():
+            return []
+        return DeltaTable(local).to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
+    log = read_or_empty(ctx, "ops.ingest_log", tables.INGEST_LOG)
+    return [r.asDict() for r in log.select(*MANIFEST_COLUMNS).collect()]
+
+
 def read_or_empty(ctx: RunContext, name: str, schema: Any) -> DataFrame:
     if ctx.lakehouse.exists(ctx.spark, name):
         return ctx.lakehouse.read(ctx.spark, name)
@@ -138,11 +161,19 @@ class SourceLoader:
         self.grain = str(sec.get("period", "month"))
         self.use_gx = use_gx
         self._validator = None
-        spark = ctx.spark
-        zone = spark.conf.get("spark.sql.session.timeZone")
-        if zone != sec.timezone:
-            raise ValueError(f"Spark session time zone {zone} differs from conf timezone {sec.timezone}: "
-                             "local landing timestamps would be misread")
+        self._zone_checked = False
+
+    def _spark(self) -> Any:
+        """The session, started by the first batch that needs it (a run with no new file
+        never starts one), and checked once against the deployment's zone."""
+        spark = self.ctx.spark
+        if not self._zone_checked:
+            zone, want = spark.conf.get("spark.sql.session.timeZone"), self.ctx.settings.timezone
+            if zone != want:
+                raise ValueError(f"Spark session time zone {zone} differs from conf timezone {want}: "
+                                 "local landing timestamps would be misread")
+            self._zone_checked = True
+        return spark
 
     def _cache(self, df: DataFrame) -> DataFrame:
         self._cached.append(df.persist())
@@ -177,11 +208,8 @@ class SourceLoader:
 
     def read_manifest(self) -> None:
         """Every source's manifest entries, in one read: (file, hash, status, message) sets."""
-        from features.landing import tables
-
         self.manifest: dict[str, set[tuple]] = {}
-        log = read_or_empty(self.ctx, "ops.ingest_log", tables.INGEST_LOG)
-        for r in log.select("source", "file", "file_hash", "status", "message").collect():
+        for r in manifest_rows(self.ctx):
             self.manifest.setdefault(r["source"], set()).add(
                 (r["file"], r["file_hash"], r["status"], r["message"]))
 
@@ -217,7 +245,7 @@ class SourceLoader:
         from features.landing import batch as B
         from features.landing import conform, tables
 
-        spark, run_id = self.ctx.spark, self.ctx.run_id
+        spark, run_id = self._spark(), self.ctx.run_id
         enc = str((self.conf.get("encoding") or {}).get(source, "utf-8"))
         parsed = self._cache(B.parse_files(spark, new, enc, opts))
         stats = B.parse_stats(parsed)  # the one pass over the landed bytes

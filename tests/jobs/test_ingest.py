@@ -388,3 +388,12 @@ def test_a_source_stopped_by_an_error_leaves_the_other_sources_loaded(ictx, land
     again = ingest(ctx, landing, sources=sources, ingest_time=NOW, great_expectations=False)
     assert [(s.source, s.files_loaded, s.files_skipped) for s in again.sources] == [
         ("villages", 0, 1), ("population", 1, 0), ("organizations", 0, 1)]
+
+    # A run that finds no new file reads the manifest without Spark and never starts a session.
+    from jobs.context import RunContext
+
+    idle_ctx = RunContext(settings=ctx.settings, lakehouse=lh, run_id="run-idle")
+    idle = ingest(idle_ctx, landing, sources=sources, ingest_time=NOW, great_expectations=False)
+    assert [(s.source, s.files_loaded, s.files_skipped) for s in idle.sources] == [
+        ("villages", 0, 1), ("population", 0, 1), ("organizations", 0, 1)]
+    assert idle_ctx._spark is None
