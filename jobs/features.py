@@ -228,7 +228,8 @@ def build_features(
     props = {PROP_HASH: settings_hash}
     if changes_version is not None:
         props[PROP_VERSION] = str(changes_version)
-    if lh.exists(spark, FEATURES_TABLE):
+    # A run that changed nothing leaves the table's version alone (no properties commit).
+    if lh.exists(spark, FEATURES_TABLE) and (periods or any(state.get(k) != v for k, v in props.items())):
         listed = ", ".join(f"'{k}' = '{v}'" for k, v in props.items())
         spark.sql(f"ALTER TABLE delta.`{lh.path(FEATURES_TABLE)}` SET TBLPROPERTIES ({listed})")
     for name in (FEATURES_TABLE, GOVERNANCE_TABLE):

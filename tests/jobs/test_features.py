@@ -95,6 +95,12 @@ def test_point_in_time_and_incremental_equals_full_rebuild(ctx):
     assert _rows(lh.read(spark, "gold.village_features")) == incremental_rows
     assert _rows(lh.read(spark, "gold.governance_index")) == incremental_index
 
+    # Nothing new since: no period recomputed, and no commit (not even of the run's properties).
+    versions = [lh.version(spark, t) for t in ("gold.village_features", "gold.governance_index")]
+    idle = build_features(ctx, as_of=date(2024, 5, 1))
+    assert idle.periods == []
+    assert [lh.version(spark, t) for t in ("gold.village_features", "gold.governance_index")] == versions
+
     # every column carries its data-dictionary comment, and docs/features.md lists it
     docs = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text(encoding="utf-8")
     for table in ("gold.village_features", "gold.governance_index"):
