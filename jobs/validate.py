@@ -1,16 +1,20 @@
 """`rural-risk validate`: the gate between ingest and features in the Airflow pipeline.
 
 Ingest already types, checks and quarantines every row; this says what the run's ingest
-tasks loaded (ops.ingest_log rows of the run id) and fails only when a silver table the
+task loaded (ops.ingest_log rows of the run id) and fails only when a silver table the
 features cannot do without is missing or empty, so the features go ahead with the sources
-that did load when one source failed.
+that did load when one source failed. On a lakehouse on local disk it reads with delta-rs
+and never starts Spark (a manifest and Parquet footers are all it needs).
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
@@ -47,35 +51,84 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def source_status(ctx: RunContext, sources: list[str]) -> list[SourceStatus]:
-    """Silver row counts and this run's ingest_log counts, one row per source."""
+def _local_table(ctx: RunContext, name: str) -> Any:
+    """A delta-rs handle on a table of a lakehouse on local disk; None for other roots (read
+    with Spark) and False when the table does not exist. The gate then runs without Spark:
+    it reads a small manifest and row counts from the Parquet footers."""
+    path = ctx.lakehouse.path(name)
+    if "://" in path and not path.startswith("file:"):
+        return None
+    local = Path(path.removeprefix("file:"))
+    if not (local / "_delta_log").is_dir():
+        return False
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(local))
+
+
+def _logged(ctx: RunContext) -> list[dict[str, Any]]:
+    """This run's rows of ops.ingest_log (source, status and row counts)."""
+    columns = ["source", "status", "rows_accepted", "rows_quarantined"]
+    table = _local_table(ctx, "ops.ingest_log")
+    if table is False:
+        return []
+    if table is not None:
+        import pyarrow.compute as pc
+
+        data = table.to_pyarrow_table(columns=[*columns, "run_id"])
+        return data.filter(pc.equal(data["run_id"], ctx.run_id)).select(columns).to_pylist()
     from pyspark.sql import functions as F
 
     spark, lh = ctx.spark, ctx.lakehouse
+    if not lh.exists(spark, "ops.ingest_log"):
+        return []
+    log = lh.read(spark, "ops.ingest_log").filter(F.col("run_id") == F.lit(ctx.run_id))
+    return [r.asDict() for r in log.select(*columns).collect()]
+
+
+def _count(ctx: RunContext, name: str, since: datetime | None = None) -> int | None:
+    """Rows of a table (None when it does not exist); with `since`, rows reported at or after
+    that instant."""
+    table = _local_table(ctx, name)
+    if table is False:
+        return None
+    if table is not None:
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        data = table.to_pyarrow_dataset()
+        if since is None:
+            return data.count_rows()
+        instant = pa.scalar(since.astimezone(UTC), type=pa.timestamp("us", tz="UTC"))
+        return data.count_rows(filter=ds.field("reported_at") >= instant)
+    from pyspark.sql import functions as F
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    if not lh.exists(spark, name):
+        return None
+    df = lh.read(spark, name)
+    if since is not None:
+        df = df.filter(F.col("reported_at") >= F.lit(since.astimezone(UTC)))
+    return df.count()
+
+
+def source_status(ctx: RunContext, sources: list[str]) -> list[SourceStatus]:
+    """Silver row counts and this run's ingest_log counts, one row per source."""
     logged: dict[str, dict[str, int]] = {}
-    if lh.exists(spark, "ops.ingest_log"):
-        rows = (
-            lh.read(spark, "ops.ingest_log")
-            .filter(F.col("run_id") == F.lit(ctx.run_id))
-            .groupBy("source")
-            .agg(
-                F.sum((F.col("status") == "loaded").cast("int")).alias("loaded"),
-                F.sum((F.col("status") == "skipped_same_content").cast("int")).alias("skipped"),
-                F.sum((F.col("status") == "rejected").cast("int")).alias("rejected"),
-                F.sum(F.coalesce(F.col("rows_accepted").cast("long"), F.lit(0))).alias("accepted"),
-                F.sum(F.coalesce(F.col("rows_quarantined").cast("long"), F.lit(0))).alias("quarantined"),
-            )
-            .collect()
-        )
-        logged = {r["source"]: r.asDict() for r in rows}
+    for r in _logged(ctx):
+        log = logged.setdefault(r["source"], dict.fromkeys(
+            ("loaded", "skipped", "rejected", "accepted", "quarantined"), 0))
+        status = {"loaded": "loaded", "skipped_same_content": "skipped", "rejected": "rejected"}.get(r["status"])
+        if status:
+            log[status] += 1
+        log["accepted"] += int(r["rows_accepted"] or 0)
+        log["quarantined"] += int(r["rows_quarantined"] or 0)
     out = []
     for source in sources:
-        name = f"silver.{source}"
-        count = lh.read(spark, name).count() if lh.exists(spark, name) else None
         log = logged.get(source, {})
         out.append(SourceStatus(
-            source, count, int(log.get("loaded") or 0), int(log.get("skipped") or 0),
-            int(log.get("rejected") or 0), int(log.get("accepted") or 0), int(log.get("quarantined") or 0),
+            source, _count(ctx, f"silver.{source}"), log.get("loaded", 0), log.get("skipped", 0),
+            log.get("rejected", 0), log.get("accepted", 0), log.get("quarantined", 0),
         ))
     return out
 
@@ -109,13 +162,8 @@ def table(statuses: list[SourceStatus]) -> str:
 
 def incidents_after(ctx: RunContext, as_of: date) -> int:
     """Incidents reported on or after the as-of date (local): a backfill's features leave them out."""
-    from pyspark.sql import functions as F
-
-    spark, lh = ctx.spark, ctx.lakehouse
-    if not lh.exists(spark, "silver.incidents"):
-        return 0
-    late = F.to_date("reported_at") >= F.lit(as_of)
-    return lh.read(spark, "silver.incidents").filter(late).count()
+    midnight = datetime.combine(as_of, time.min, tzinfo=ZoneInfo(ctx.settings.timezone))
+    return _count(ctx, "silver.incidents", since=midnight) or 0
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
