@@ -30,7 +30,7 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
     from features.periods import next_period
     from jobs.train import resolve_as_of
     from models import registry
-    from models.panel import build_panel, villages_frame
+    from models.panel import build_panel, pandas_frame, spark_frame, villages_frame
     from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
 
     conf = ctx.settings.section("models")
@@ -42,66 +42,68 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
     model = registry.load_artifact(champ.artifact_path)
     as_of = resolve_as_of(ctx, as_of)
     sc = conf["scoring"]
+    flag_share = float(sc["flag_share"])
     with ctx.stage(f"score with {champ.version}") as st:
         panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True)
-        # Cached: counted here, then scored; the history windows are not computed twice.
-        rows = panel.filter(F.col("period_start") == F.lit(last)).cache()
-        n = rows.count()
+        rows = panel.filter(F.col("period_start") == F.lit(last))
         scored = score_spark(
             rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]),
             conf["reasons"].get("labels", []),
         )
-        ranked = rank_and_flag(scored, float(sc["flag_share"]), n)
+        # The flag count comes from the period's rows inside the rank window: no count first.
+        ranked = rank_and_flag(scored, flag_share)
         predicted = next_period(last, grain)
-        villages = villages_frame(spark, lh)
-        risk = risk_table(ranked, villages, predicted, champ.version, ctx.run_id)
+        risk = risk_table(ranked, villages_frame(spark, lh), predicted, champ.version, ctx.run_id)
+        # One Spark job computes the rows (history windows, model, ranks); they are written
+        # from the driver and reused by the audit and the caller, never read back.
+        risk_rows = pandas_frame(risk.select(*[f.name for f in RISK_SCHEMA.fields]))
         lh.create(spark, RISK, RISK_SCHEMA, comment="Village risk for the next period (champion model)")
         (
-            risk.select(*[f.name for f in RISK_SCHEMA.fields]).write.format("delta").mode("overwrite")
+            spark_frame(spark, risk_rows, RISK_SCHEMA).write.format("delta").mode("overwrite")
             .option("replaceWhere", f"period_start = DATE'{predicted.isoformat()}'")
             .save(lh.path(RISK))
         )
-        rows.unpersist()
-        st.done(rows=n, detail=f"period {predicted}, features of {last}")
+        st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
-        audit_rows = write_audit(ctx, champ.model, float(sc["flag_share"]), predicted)
+        audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows)
         st.done(rows=audit_rows)
-    return lh.read(spark, RISK).filter(F.col("period_start") == F.lit(predicted))
+    return spark_frame(spark, risk_rows, RISK_SCHEMA)
 
 
-def write_audit(ctx: RunContext, model_name: str, flag_share: float, predicted: date) -> int:
-    """Township audit over the champion's backtest periods plus the newly scored period."""
+def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: Any) -> int:
+    """Township audit over the champion's backtest periods plus the newly scored period.
+
+    `risk_rows` is the scored period as written to gold.village_risk (pandas)."""
     from pyspark.sql import functions as F
 
     from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
+    from models.panel import pandas_frame, spark_frame
+    from models.scoring import RISK_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
-    scored = (
-        lh.read(spark, RISK)
-        .filter(F.col("period_start") == F.lit(predicted))
-        .select("township_id", "period_start", F.col("high_risk").alias("flagged"),
-                F.lit(None).cast("boolean").alias("actual_label"))
+    scored = spark_frame(spark, risk_rows, RISK_SCHEMA).select(
+        "township_id", "period_start", F.col("high_risk").alias("flagged"),
+        F.lit(None).cast("boolean").alias("actual_label"),
     )
-    parts = [township_audit(scored).withColumn("source", F.lit("scored"))]
+    audit = township_audit(scored).withColumn("source", F.lit("scored"))
     if lh.exists(spark, "gold.backtest_predictions"):
         preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == model_name)
         flagged = flag_backtest(preds, flag_share).select("township_id", "period_start", "flagged", "actual_label")
-        parts.append(township_audit(flagged).withColumn("source", F.lit("backtest")))
-    audit = parts[0]
-    for p in parts[1:]:
-        audit = audit.unionByName(p)
+        audit = audit.unionByName(township_audit(flagged).withColumn("source", F.lit("backtest")))
     audit = audit.select(
-        *[c for c in ("township_id", "period_start", "villages", "flagged", "flag_rate",
-                      "actual_high_risk_rate", "recall", "source")],
-        F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
+        "township_id", "period_start", "villages", "flagged", "flag_rate", "actual_high_risk_rate",
+        "recall", "source", F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
     )
+    # Collected once (a few rows per township and period) and written from the driver, so the
+    # row count needs no read of the table back.
+    audit_rows = pandas_frame(audit)
     lh.create(spark, AUDIT, AUDIT_SCHEMA, comment="Per township: flag rate vs actual high-risk rate, recall")
-    audit.write.format("delta").mode("overwrite").save(lh.path(AUDIT))
-    return lh.read(spark, AUDIT).count()
+    spark_frame(spark, audit_rows, AUDIT_SCHEMA).write.format("delta").mode("overwrite").save(lh.path(AUDIT))
+    return len(audit_rows)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    risk = score(ctx, as_of=args.as_of)
-    flagged = risk.filter("high_risk").count()
-    print(f"scored {risk.count()} villages, {flagged} flagged high risk")
+    risk = score(ctx, as_of=args.as_of).select("high_risk").collect()
+    flagged = sum(bool(r["high_risk"]) for r in risk)
+    print(f"scored {len(risk)} villages, {flagged} flagged high risk")
     return 0

@@ -101,18 +101,27 @@ def score_spark(
     return inputs.groupBy("township_id").applyInPandas(apply, schema=SCORED_SCHEMA)
 
 
-def rank_and_flag(scored: DataFrame, flag_share: float, n_villages: int) -> DataFrame:
+def rank_and_flag(scored: DataFrame, flag_share: float, n_villages: int | None = None) -> DataFrame:
     """rank 1 = highest probability (then score, then village_id); the top share is high risk.
 
     Ranked within each `period_start` of `scored` (the scorer passes one period, so every
-    village gets one rank; the window has a real partition column, never a constant).
+    village gets one rank; the window has a real partition column, never a constant). Without
+    `n_villages`, the share is taken of each period's own row count, counted in the same
+    window (no separate count of the rows first).
     """
-    k = flag_count(n_villages, flag_share)
-    order = Window.partitionBy("period_start").orderBy(
+    flag_count(1, flag_share)  # refuses a share outside (0, 1] before any Spark work
+    by_period = Window.partitionBy("period_start")
+    order = by_period.orderBy(
         F.col("probability").desc_nulls_last(), F.col("score").desc_nulls_last(), F.col("village_id")
     )
+    if n_villages is None:
+        n = F.count(F.lit(1)).over(by_period.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))
+        # k = round(share * n), at least 1: the same rule as models.metrics.flag_count.
+        k = F.greatest(F.lit(1), F.floor(n * F.lit(flag_share) + F.lit(0.5)))
+    else:
+        k = F.lit(flag_count(n_villages, flag_share))
     ranked = scored.withColumn("rank", F.row_number().over(order).cast("int"))
-    return ranked.withColumn("high_risk", F.col("rank") <= F.lit(k))
+    return ranked.withColumn("high_risk", F.col("rank") <= k)
 
 
 def risk_table(

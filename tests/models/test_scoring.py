@@ -47,3 +47,14 @@ def test_rank_and_flag_ranks_each_period_on_its_own(spark):
     ranked = rank_and_flag(_scored(spark, (P1, P2)), flag_share=0.1, n_villages=8)  # k = 1
     got = {(r["period_start"], r["village_id"]): (r["rank"], r["high_risk"]) for r in ranked.collect()}
     assert got == {(p, v): (k, k == 1) for p in (P1, P2) for v, k in EXPECTED_RANK.items()}
+
+
+def test_rank_and_flag_without_a_count_flags_each_periods_own_share(spark):
+    # P1 has all 8 villages (k = round(0.4 * 8) = 3); P2 only v1..v5 (k = round(0.4 * 5) = 2).
+    rows = [r for r in _scored(spark, (P1, P2)).collect() if r["period_start"] == P1 or r["village_id"] <= "v5"]
+    ranked = rank_and_flag(spark.createDataFrame(rows, SCORED_SCHEMA).repartition(3), flag_share=0.4)
+    got = {(r["period_start"], r["village_id"]): (r["rank"], r["high_risk"]) for r in ranked.collect()}
+    p2_rank = {"v2": 1, "v1": 2, "v3": 3, "v4": 4, "v5": 5}
+    expected = {(P1, v): (k, k <= 3) for v, k in EXPECTED_RANK.items()}
+    expected |= {(P2, v): (k, k <= 2) for v, k in p2_rank.items()}
+    assert got == expected
