@@ -36,55 +36,80 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def target_period(ctx: RunContext, risk: DataFrame, as_of: date | None) -> date:
-    """The period after the last complete one of the as-of date, else the latest scored period."""
+def target_rows(ctx: RunContext, risk: DataFrame, as_of: date | None) -> tuple[date, Any]:
+    """(period, its gold.village_risk rows as pandas): the period after the last complete one
+    of the as-of date, else the latest scored period (found in the same query, as a scalar
+    subquery, not by a query of its own)."""
     from pyspark.sql import functions as F
 
     from features.periods import last_complete_period, next_period
+    from models.allocation import AllocationInputError
+    from models.panel import pandas_frame
 
     grain = str(ctx.settings.get("period", "month"))
     if as_of is not None:
-        return next_period(last_complete_period(as_of, grain), grain)
-    latest = risk.agg(F.max("period_start").alias("p")).first()["p"]
-    if latest is None:
-        raise ValueError("gold.village_risk is empty: run `rural-risk score` first")
-    return latest
+        period = next_period(last_complete_period(as_of, grain), grain)
+        at = F.lit(period)
+    else:
+        period, at = None, risk.select(F.max("period_start")).scalar()
+    rows = pandas_frame(
+        risk.filter(F.col("period_start") == at)
+        .select("village_id", "period_start", "township_id", "probability", "expected_weighted_count",
+                "rank", "model_version")
+    )
+    if period is None:
+        if rows.empty:
+            raise ValueError("gold.village_risk is empty: run `rural-risk score` first")
+        period = rows["period_start"].iloc[0]
+    if rows.empty:
+        raise AllocationInputError(f"gold.village_risk has no rows for period {period}")
+    return period, rows
 
 
-def _write(ctx: RunContext, name: str, df: DataFrame, schema: Any, replace_where: str | None) -> None:
+def _write(ctx: RunContext, name: str, pdf: Any, schema: Any, replace_where: str | None) -> None:
+    """Write a pandas frame (built on the driver) to a table, over Arrow."""
+    from models.panel import spark_frame
+
     spark = ctx.spark
     # check_plan has already refused any broken rule; the constraint guards other writers.
     ctx.lakehouse.create(
         spark, name, schema,
         constraints={"hours_not_negative": "hours >= 0"} if name == PLAN else None,
     )
-    writer = df.write.format("delta").mode("overwrite")
+    writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
     if replace_where:
         writer = writer.option("replaceWhere", replace_where)
     writer.save(ctx.lakehouse.path(name))  # create() has registered the name already
 
 
+def _villages(ctx: RunContext) -> Any:
+    """silver.villages' village_id, township_id, county_id as pandas (None: no such table);
+    read once and shared by the plan and the backtest comparison."""
+    from models.panel import pandas_frame
+
+    lh = ctx.lakehouse
+    if not lh.exists(ctx.spark, "silver.villages"):
+        return None
+    villages = lh.read(ctx.spark, "silver.villages")
+    cols = [c for c in ("village_id", "township_id", "county_id") if c in villages.columns]
+    return pandas_frame(villages.select(*cols))
+
+
 def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) -> dict[str, Any]:
     """Solve, check and store the plan of the scored period; returns a summary for the caller."""
     from models.allocation import Rules
-    from models.allocation_plan import (
-        capacity_schema,
-        plan_period,
-        plan_schema,
-        to_spark,
-    )
+    from models.allocation_plan import capacity_schema, plan_period, plan_schema
 
     spark = ctx.spark
     rules = Rules.from_section(ctx.settings.section("allocation"))
     risk = ctx.lakehouse.read(spark, "gold.village_risk")
-    villages = (ctx.lakehouse.read(spark, "silver.villages")
-                if ctx.lakehouse.exists(spark, "silver.villages") else None)
-    period = target_period(ctx, risk, as_of)
+    villages = _villages(ctx)
+    period, rows = target_rows(ctx, risk, as_of)
     with ctx.stage(f"allocate patrols for {period}") as st:
-        plan, cap, alloc = plan_period(risk, villages, period, ctx.run_id, rules)
+        plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules)
         where = f"period_start = DATE'{period.isoformat()}'"
-        _write(ctx, PLAN, to_spark(spark, plan, plan_schema()), plan_schema(), where)
-        _write(ctx, CAPACITY, to_spark(spark, cap, capacity_schema()), capacity_schema(), where)
+        _write(ctx, PLAN, plan, plan_schema(), where)
+        _write(ctx, CAPACITY, cap, capacity_schema(), where)
         st.done(rows=len(plan), detail=(
             f"{alloc.villages['hours'].sum():,.1f} h over {len(alloc.villages)} villages, "
             f"expected harm prevented {alloc.prevented:.2f} ({alloc.status}, gap {alloc.gap:.1e}, "
@@ -96,51 +121,67 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) 
         "bound": alloc.bound, "solve_seconds": alloc.seconds,
     }
     if backtest:
-        summary["comparison"] = compare_on_backtest(ctx, rules)
+        # Without an as-of date the planned period is the latest scored one: its rows name the
+        # model version, so gold.village_risk need not be read again for it.
+        version = _latest_version(rows) if as_of is None else None
+        summary["comparison"] = compare_on_backtest(ctx, rules, villages, version)
     return summary
 
 
-def compare_on_backtest(ctx: RunContext, rules: Any) -> dict[str, float] | None:
-    """Plan vs proportional vs equal allocation over the champion's backtest periods."""
+def _latest_version(rows: Any) -> str | None:
+    versions = rows["model_version"].dropna()
+    return str(versions.iloc[0]) if len(versions) else None
+
+
+def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
+                        version: str | None = None) -> dict[str, float] | None:
+    """Plan vs proportional vs equal allocation over the champion's backtest periods.
+
+    `villages` is silver.villages as pandas (None: the townships of gold.village_risk);
+    `version` the model_version of the latest scored period (None: read it)."""
     from pyspark.sql import functions as F
 
     from models.allocation_plan import (
         champion_model,
         compare_strategies,
         comparison_schema,
-        to_spark,
+        named_model,
     )
+    from models.panel import pandas_frame
 
     spark, lh = ctx.spark, ctx.lakehouse
     if not lh.exists(spark, "gold.backtest_predictions"):
         ctx.log.info("allocation backtest skipped: gold.backtest_predictions does not exist yet")
         return None
     preds = lh.read(spark, "gold.backtest_predictions")
-    models = [r["model"] for r in preds.select("model").distinct().collect()]
-    version = None
-    if lh.exists(spark, "gold.village_risk"):
+    harm = "expected_weighted" if "expected_weighted" in preds.columns else "score"
+    # Every model's predictions in one collect: the model names come from the same rows.
+    all_preds = pandas_frame(
+        preds.select("model", "village_id", "period_start", "actual_weighted", F.col(harm).alias("harm"))
+    )
+    models = all_preds["model"].dropna().unique().tolist()
+    if version is None and lh.exists(spark, "gold.village_risk"):
         row = lh.read(spark, "gold.village_risk").orderBy(F.col("period_start").desc()).select(
             "model_version").first()
         version = row["model_version"] if row else None
-    metrics = lh.read(spark, "gold.model_metrics").toPandas() if lh.exists(spark, "gold.model_metrics") else None
-    model = champion_model(models, version, metrics)
+    model = named_model(models, version)
+    if model is None:  # only then are the metrics needed, to pick the best backtest model
+        metrics = (pandas_frame(lh.read(spark, "gold.model_metrics"))
+                   if lh.exists(spark, "gold.model_metrics") else None)
+        model = champion_model(models, version, metrics)
     section = ctx.settings.section("allocation")
     last_n = int(section.get("backtest_periods", 12) or 0)
     with ctx.stage(f"compare plans on the backtest of {model}") as st:
-        cols = ["village_id", "period_start", "actual_weighted"]
-        harm = "expected_weighted" if "expected_weighted" in preds.columns else "score"
-        pdf = preds.filter(F.col("model") == model).select(*cols, F.col(harm).alias("harm")).toPandas()
+        pdf = all_preds[all_preds["model"] == model].drop(columns="model")
         if last_n:
             keep = sorted(pdf["period_start"].unique())[-last_n:]
             pdf = pdf[pdf["period_start"].isin(keep)]
         # Township (and county) of each village: where local pools may be spent.
-        if lh.exists(spark, "silver.villages"):
-            where = lh.read(spark, "silver.villages").select("village_id", "township_id", "county_id")
-        else:
-            where = lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct()
-        pdf = pdf.merge(where.toPandas(), on="village_id", how="inner")
+        if villages is None:
+            villages = pandas_frame(lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct())
+        pdf = pdf.merge(villages, on="village_id", how="inner")
         comp = compare_strategies(pdf, rules).assign(model=model, run_id=ctx.run_id)
-        _write(ctx, COMPARISON, to_spark(spark, comp, comparison_schema()), comparison_schema(), None)
+        _write(ctx, COMPARISON, comp, comparison_schema(), None)
         totals = comp.groupby("strategy")["actual_prevented"].sum().to_dict()
         st.done(rows=len(comp), detail=", ".join(f"{k} {v:.2f}" for k, v in sorted(totals.items())))
     return {str(k): float(v) for k, v in totals.items()}

@@ -1,15 +1,15 @@
 """From a solved allocation to plan rows in plain words, the backtest comparison, and Spark frames.
 
-Pure pandas functions (plan_rows, baseline_pairs, compare_strategies, champion_model) plus the
-Spark-facing wrapper plan_period (Spark rows in, Spark frames out) used by jobs/allocate.py.
+Pure pandas functions (plan_rows, baseline_pairs, compare_strategies, champion_model, plan_period);
+jobs/allocate.py reads the tables and writes the frames (over Arrow, models.panel.spark_frame).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,6 @@ from models.allocation import (
     prepare_villages,
     solve,
 )
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
 
 ACTOR_LABELS = {
     "police": "police officers",
@@ -45,7 +42,7 @@ def stops_for(hours: float, stop_minutes: float) -> int:
     return int(round(hours * 60.0 / stop_minutes))
 
 
-def _reason(row: pd.Series, n: int, rules: Rules) -> str:
+def _reason(row: Mapping[str, Any], n: int, rules: Rules) -> str:
     label = ACTOR_LABELS.get(row["actor_type"], row["actor_type"])
     harm = f"expected harm {row['harm']:.1f} weighted incidents (rank {int(row['rank'])} of {n})"
     if row["village_hours"] <= rules.floor_hours + 1e-9:
@@ -76,7 +73,7 @@ def plan_rows(alloc: Allocation, risk: pd.DataFrame, period_start: date, run_id:
         "actor_type": df["actor_type"],
         "hours": df["hours"].astype(float),
         "stops": [stops_for(h, rules.stop_minutes) for h in df["hours"]],
-        "reason": [_reason(r, len(v), rules) for _, r in df.iterrows()],
+        "reason": [_reason(r, len(v), rules) for r in df.to_dict(orient="records")],
         "run_id": run_id,
     })
     return out.sort_values(["village_id", "actor_type"]).reset_index(drop=True)
@@ -143,17 +140,24 @@ def compare_strategies(pred: pd.DataFrame, rules: Rules) -> pd.DataFrame:
                                        "actual_prevented", "actual_weighted_total", "gap", "solve_seconds"])
 
 
+def named_model(models: Sequence[str], model_version: str | None) -> str | None:
+    """The backtest model named in model_version (the longest name it holds), else None."""
+    names = sorted({str(m) for m in models})
+    if not model_version:
+        return None
+    hits = [m for m in names if model_version == m or model_version.startswith(m) or m in model_version]
+    return max(hits, key=len) if hits else None
+
+
 def champion_model(models: Sequence[str], model_version: str | None,
                    metrics: pd.DataFrame | None = None) -> str | None:
     """The backtest model behind the scores: named in model_version, else best mean PEI*."""
     names = sorted({str(m) for m in models})
     if not names:
         return None
-    if model_version:
-        hits = [m for m in names if model_version == m or model_version.startswith(m)
-                or m in model_version]
-        if hits:
-            return max(hits, key=len)
+    named = named_model(names, model_version)
+    if named is not None:
+        return named
     if metrics is not None and len(metrics):
         pei = metrics[(metrics["metric"] == "pei_star") & metrics["model"].isin(names)]
         if len(pei) and pei["value"].notna().any():
@@ -161,7 +165,7 @@ def champion_model(models: Sequence[str], model_version: str | None,
     return names[0]
 
 
-# --- Spark-facing wrapper -------------------------------------------------------------------
+# --- Table schemas (jobs/allocate.py writes the frames with them) ---------------------------
 
 def plan_schema():
     from pyspark.sql import types as T
@@ -206,29 +210,18 @@ def comparison_schema():
     ])
 
 
-def to_spark(spark: SparkSession, pdf: pd.DataFrame, schema) -> DataFrame:
-    """A pandas frame as a Spark frame with the contract schema (columns in schema order)."""
-    records = [tuple(None if pd.isna(x) else x for x in row)
-               for row in pdf[[f.name for f in schema.fields]].itertuples(index=False)]
-    return spark.createDataFrame(records, schema=schema)
-
-
-def plan_period(risk: DataFrame, villages: DataFrame | None, period_start: date, run_id: str,
+def plan_period(risk: pd.DataFrame, villages: pd.DataFrame | None, period_start: date, run_id: str,
                 rules: Rules) -> tuple[pd.DataFrame, pd.DataFrame, Allocation]:
-    """Solve and check the plan of one period from gold.village_risk rows (and silver.villages).
+    """Solve and check the plan of one period from its gold.village_risk rows (village_id,
+    township_id, probability, expected_weighted_count, rank) and silver.villages (county_id).
 
     The Allocation returned carries the solve time, the proven bound and the gap of the plan.
     """
-    from pyspark.sql import functions as F
-
-    r = (risk.filter(F.col("period_start") == F.lit(period_start))
-         .select("village_id", "township_id", "probability", "expected_weighted_count", "rank")
-         .toPandas())
+    r = risk[["village_id", "township_id", "probability", "expected_weighted_count", "rank"]]
     if r.empty:
         raise AllocationInputError(f"gold.village_risk has no rows for period {period_start}")
     if villages is not None and "county_id" in villages.columns:
-        county = villages.select("village_id", "county_id").toPandas()
-        r = r.merge(county, on="village_id", how="left")
+        r = r.merge(villages[["village_id", "county_id"]], on="village_id", how="left")
     r = r.sort_values("village_id").reset_index(drop=True)
     harm = r["expected_weighted_count"].fillna(r["probability"]).fillna(0.0).clip(lower=0).to_numpy()
     v = prepare_villages(r)
