@@ -51,99 +51,116 @@ class _Reader:
 
 
 def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -> ReportData:
-    """Read every table the report shows; optional tables that are missing become None."""
+    """Read every table the report shows; optional tables that are missing become None.
+
+    Each table is collected once over Arrow (models.panel.pandas_frame); frames read twice
+    (silver.villages) are collected once and shared."""
     from pyspark.sql import functions as F
+
+    from models.panel import pandas_frame
 
     read = _Reader(spark, lakehouse)
     risk_all = read("gold.village_risk")
     if risk_all is None:
         raise ReportInputError("the report needs gold.village_risk: run `rural-risk score` first")
-    period = risk_all.agg(F.max("period_start").alias("p")).first()["p"]
-    if period is None:
+    # The latest period's rows in one query (the period is a scalar subquery, not a round trip).
+    latest = risk_all.select(F.max("period_start")).scalar()
+    risk = pandas_frame(risk_all.filter(F.col("period_start") == latest))
+    if risk.empty:
         raise ReportInputError("gold.village_risk is empty: run `rural-risk score` first")
-    at_period = F.col("period_start") == F.lit(period)
-    risk = risk_all.filter(at_period).toPandas().sort_values("rank").reset_index(drop=True)
+    period = risk["period_start"].iloc[0]
+    risk = risk.sort_values("rank").reset_index(drop=True)
     data = ReportData(period_start=period, risk=risk)
+    at_period = F.col("period_start") == F.lit(period)
 
     villages = read("silver.villages")
     if villages is not None:
-        data.villages = villages.select(
+        data.villages = pandas_frame(villages.select(
             "village_id", "village_name", "township_id", "township_name", "longitude", "latitude"
-        ).toPandas()
+        ))
     plan = read("gold.patrol_plan")
     if plan is not None:
-        data.plan = plan.filter(at_period).toPandas()
+        data.plan = pandas_frame(plan.filter(at_period))
     cap = read("gold.patrol_capacity_used")
     if cap is not None:
-        data.capacity = cap.filter(at_period).toPandas()
+        data.capacity = pandas_frame(cap.filter(at_period))
     comp = read("gold.allocation_backtest")
     if comp is not None:
-        data.comparison = comp.toPandas()
-    data.trends = _trends(read, trend_periods)
+        data.comparison = pandas_frame(comp)
+    data.trends = _trends(read("silver.incidents"), villages, trend_periods)
     gov = read("gold.governance_index")
     if gov is not None:
-        data.governance = _governance(gov, villages, risk)
+        data.governance = _governance(gov, data.villages, risk)
     metrics = read("gold.model_metrics")
     if metrics is not None:
-        m = metrics.toPandas()
+        m = pandas_frame(metrics)
         data.metrics = m[m["period_start"].notna()] if "period_start" in m else m
         data.reliability = _reliability(m)
     audit = read("gold.township_audit")
     if audit is not None:
-        # The scored period has no outcome yet: show the latest period whose outcome is known.
-        known = audit.filter(F.col("actual_high_risk_rate").isNotNull())
-        last = (known if known.limit(1).count() else audit).agg(F.max("period_start").alias("p")).first()["p"]
-        data.audit = audit.filter(F.col("period_start") == F.lit(last)).toPandas()
+        data.audit = _latest_known_audit(pandas_frame(audit))
     q = read("ops.quarantine")
     if q is not None:
-        data.quarantine = (
+        data.quarantine = pandas_frame(
             q.select("source", F.explode_outer("reasons").alias("reason"))
             .groupBy("source", "reason").agg(F.count(F.lit(1)).alias("rows"))
-            .orderBy("source", F.col("rows").desc()).toPandas()
+            .orderBy("source", F.col("rows").desc())
         )
     log = read("ops.ingest_log")
     if log is not None:
-        data.ingest = (
+        data.ingest = pandas_frame(
             log.groupBy("source").agg(
                 F.count(F.lit(1)).alias("files"),
                 *[F.sum(c).alias(c) for c in ("rows_read", "rows_accepted", "rows_quarantined",
                                               "rows_duplicate")],
-            ).orderBy("source").toPandas()
+            ).orderBy("source")
         )
     data.missing = read.missing
     _attach_plan(data)
     return data
 
 
-def _trends(read: _Reader, periods: int) -> pd.DataFrame | None:
+def _latest_known_audit(audit: pd.DataFrame) -> pd.DataFrame:
+    """The audit rows of the latest period whose outcome is known (the scored period has none
+    yet), else of the latest period. The table is small: townships x backtest periods."""
+    known = audit[audit["actual_high_risk_rate"].notna()]
+    periods = (known if len(known) else audit)["period_start"].dropna()
+    if periods.empty:
+        return audit.iloc[0:0]
+    return audit[audit["period_start"] == periods.max()]
+
+
+def _trends(incidents: DataFrame | None, villages: DataFrame | None, periods: int) -> pd.DataFrame | None:
     """Incidents per township and month (false alarms left out) over the latest periods."""
     from pyspark.sql import functions as F
 
-    incidents, villages = read("silver.incidents"), read("silver.villages")
+    from models.panel import pandas_frame
+
     if incidents is None or villages is None:
         return None
     real = ~F.coalesce(F.col("is_false_alarm"), F.lit(False))
-    monthly = (
+    monthly = pandas_frame(
         incidents.filter(real)
         .select("village_id", F.to_date(F.date_trunc("month", F.coalesce("occurred_at", "reported_at"))).alias("period_start"))
         .join(villages.select("village_id", "township_name"), on="village_id", how="inner")
         .groupBy("township_name", "period_start").agg(F.count(F.lit(1)).alias("incidents"))
-        .toPandas()
     )
     keep = sorted(monthly["period_start"].dropna().unique())[-periods:]
     return monthly[monthly["period_start"].isin(keep)].sort_values(["township_name", "period_start"])
 
 
-def _governance(gov: DataFrame, villages: DataFrame | None, risk: pd.DataFrame) -> pd.DataFrame:
+def _governance(gov: DataFrame, villages: pd.DataFrame | None, risk: pd.DataFrame) -> pd.DataFrame:
     """Mean of the four governance dimensions per township, latest period of the index."""
     from pyspark.sql import functions as F
 
-    last = gov.agg(F.max("period_start").alias("p")).first()["p"]
-    g = gov.filter(F.col("period_start") == F.lit(last)).select(
-        "village_id", "subject", "organization", "resource", "mechanism", "capacity_index").toPandas()
-    names = (villages.select("village_id", "township_name").toPandas() if villages is not None
-             else risk[["village_id", "township_name"]])
-    g = g.merge(names, on="village_id", how="inner")
+    from models.panel import pandas_frame
+
+    latest = gov.select(F.max("period_start")).scalar()
+    g = pandas_frame(gov.filter(F.col("period_start") == latest).select(
+        "period_start", "village_id", "subject", "organization", "resource", "mechanism", "capacity_index"))
+    last = g["period_start"].iloc[0] if len(g) else None
+    names = (villages if villages is not None else risk)[["village_id", "township_name"]]
+    g = g.drop(columns="period_start").merge(names, on="village_id", how="inner")
     out = g.groupby("township_name")[["subject", "organization", "resource", "mechanism", "capacity_index"]]
     return out.mean().reset_index().assign(period_start=last)
 
