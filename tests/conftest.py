@@ -1,4 +1,5 @@
-"""One SparkSession for the whole suite (Delta, 4 shuffle partitions, UI off) and temp lakehouses."""
+"""One SparkSession for the whole suite (Delta, 4 shuffle partitions, UI off), temp lakehouses
+and the generated county run once (county_fixture.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from county_fixture import county_run  # noqa: F401 - the generated county, run once per session
 
 os.environ.setdefault("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only")
 

@@ -1,8 +1,8 @@
-"""End to end: a tiny generated county through every stage, then the tables read by name."""
+"""End to end: a tiny generated county through every stage (`rural-risk pipeline`, run once per
+session by county_fixture.py), then the tables read by path and by name."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from datetime import date
@@ -15,22 +15,11 @@ from features.periods import next_period
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory):
-    from jobs.cli import main
+def test_pipeline_fills_every_gold_table(county_run, spark):
+    # county_run (county_fixture.py): `rural-risk --profile test pipeline` exited 0 on the county
+    from jobs.lakehouse import Lakehouse
 
-    out = tmp_path_factory.mktemp("county") / "landing"
-    code = main(["generate", "--out", str(out), "--villages", "12", "--years", "2", "--seed", "7"])
-    assert code == 0
-    return out
-
-
-def test_pipeline_fills_every_gold_table(ctx, county, capsys):
-    from jobs.pipeline import run
-
-    args = argparse.Namespace(landing=str(county), as_of=None, skip_train=False, top=5)
-    assert run(ctx, args) == 0
-    spark, lh = ctx.spark, ctx.lakehouse
+    lh = Lakehouse(str(county_run.lakehouse))
 
     villages = lh.read(spark, "silver.villages")
     n_villages = villages.count()
@@ -55,12 +44,12 @@ def test_pipeline_fills_every_gold_table(ctx, county, capsys):
     assert plan.filter(F.col("hours") < 0).count() == 0
     assert plan.select("village_id").distinct().count() == n_villages  # visibility floor everywhere
 
-    out = capsys.readouterr().out
+    out = county_run.output
     assert "Villages flagged as high risk" in out
     report_line = [ln for ln in out.splitlines() if ln.startswith("Report: ")][-1]
-    report_path = report_line.removeprefix("Report: ").strip()
-    assert report_path.endswith("index.html")
-    assert "<html" in open(report_path, encoding="utf-8").read().lower()
+    report_path = county_run.folder / report_line.removeprefix("Report: ").strip()  # from its cwd
+    assert report_path.name == "index.html" and report_path.parent.name == county_run.run_id
+    assert "<html" in report_path.read_text(encoding="utf-8").lower()
 
     # a new process reads the same tables by name
     proc = subprocess.run(

@@ -3,12 +3,14 @@
 A master and one worker are started on 127.0.0.1 (free ports, benchmarks/spark_cluster.sh,
 the script behind `make spark-cluster`); `rural-risk --profile cluster pipeline` runs a tiny
 generated county there (executors in the worker's JVMs, the Delta jars fetched from the
-driver, Python workers of this environment) after `rural-risk --profile test pipeline` ran it
-in local mode into another lakehouse, and the gold tables, read with delta-rs, must hold the
-same rows once the run's own columns (run id, write times) are dropped. The cluster run keeps
-every setting of the cluster profile but its partition counts (SMALL_SHUFFLES): still 8
-shuffle partitions with adaptive execution against the test profile's 4 without. The cluster is
-stopped as soon as its run ends, also when it fails.
+driver, Python workers of this environment). `rural-risk --profile test pipeline` ran the same
+county in local mode into another lakehouse (county_run, tests/county_fixture.py: once per
+session, shared with tests/test_pipeline_e2e.py, and before the cluster starts), and the gold
+tables, read with delta-rs, must hold the same rows once the run's own columns (run id, write
+times) are dropped. The cluster run keeps every setting of the cluster profile but its
+partition counts (SMALL_SHUFFLES): still 8 shuffle partitions with adaptive execution against
+the test profile's 4 without. The cluster is stopped as soon as its run ends, also when it
+fails.
 
 On a shared machine run it holding one Spark slot: `spark-slot .venv/bin/pytest tests/jobs/test_cluster.py`.
 """
@@ -25,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from county_fixture import pipeline_env, run_pipeline
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = Path(sys.executable).parent / "rural-risk"
 CLUSTER = ROOT / "benchmarks" / "spark_cluster.sh"
-VILLAGES, YEARS, SEED = 12, 2, 7
-KEY = "test-key-for-the-cluster-test-only"
+CLUSTER_RUN_ID = "test-cluster-cluster"
 # gold.governance_index ranks each indicator among the period's villages on values rounded to
 # 9 decimals (features/governance.py), so a mean summed in another order on the cluster
 # (12.599999999999998 against 12.6) ties as it does locally.
@@ -55,30 +56,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RURAL_RISK_SPARK_MASTER", "RURAL_RISK_SPARK_CONF")}
-    env.update(RURAL_RISK_PSEUDONYM_KEY=KEY, PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def _run_id(profile: str) -> str:
-    return f"test-cluster-{profile}"
-
-
-def _pipeline(profile: str, work: Path, landing: Path, env: dict[str, str]) -> str:
-    """One `rural-risk pipeline` into work/<profile>/lakehouse; its output, asserted exit 0."""
-    folder = work / profile
-    folder.mkdir()
-    cmd = [str(CLI), "--profile", profile, "--lakehouse", str(folder / "lakehouse"),
-           "--run-id", _run_id(profile), "pipeline", "--landing", str(landing), "--top", "3"]
-    proc = subprocess.run(cmd, cwd=folder, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=1800)
-    (folder / "pipeline.log").write_text(proc.stdout, encoding="utf-8")
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}"
-    return proc.stdout
-
-
 @contextmanager
 def _cluster(folder: Path) -> Iterator[str]:
     """A master and a worker on free loopback ports; the master URL. Stopped on the way out."""
@@ -98,21 +75,14 @@ def _cluster(folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The county, run locally, then on the cluster (one Spark application at a time)."""
-    work = tmp_path_factory.mktemp("cluster-vs-local")
-    landing = work / "landing"
-    subprocess.run(
-        [str(CLI), "generate", "--out", str(landing), "--villages", str(VILLAGES),
-         "--years", str(YEARS), "--seed", str(SEED), "--engine", "local"],
-        check=True, capture_output=True, timeout=600,
-    )
-    logs = {"test": _pipeline("test", work, landing, _env())}
+def runs(county_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The county on the cluster, after its local run (county_run) has ended."""
+    work = tmp_path_factory.mktemp("cluster")
     with _cluster(work / "spark-cluster") as master:
-        logs["cluster"] = _pipeline("cluster", work, landing, _env(
-            RURAL_RISK_SPARK_MASTER=master, SPARK_LOCAL_IP="127.0.0.1",
-            RURAL_RISK_SPARK_CONF=SMALL_SHUFFLES))
-    return {"work": work, "logs": logs, "master": master}
+        log = run_pipeline("cluster", work / "cluster", county_run.landing, CLUSTER_RUN_ID,
+                           pipeline_env(RURAL_RISK_SPARK_MASTER=master, SPARK_LOCAL_IP="127.0.0.1",
+                                        RURAL_RISK_SPARK_CONF=SMALL_SHUFFLES), top=3)
+    return {"work": work, "log": log, "master": master, "local": county_run}
 
 
 def _gold(lakehouse: Path, name: str, run_id: str):
@@ -134,16 +104,15 @@ def test_the_pipeline_ran_on_the_cluster(runs):
     apps = list((runs["work"] / "spark-cluster" / "work").glob("app-*"))
     assert apps, f"no application ran on {runs['master']}"
     assert any((app / "0" / "stderr").is_file() for app in apps)
-    assert "Villages flagged as high risk" in runs["logs"]["cluster"]
+    assert "Villages flagged as high risk" in runs["log"]
 
 
 @pytest.mark.parametrize("name", GOLD)
 def test_gold_tables_match_local_mode(runs, name):
     import pandas as pd
 
-    work = runs["work"]
-    on_cluster = _gold(work / "cluster" / "lakehouse", name, _run_id("cluster"))
-    local = _gold(work / "test" / "lakehouse", name, _run_id("test"))
+    on_cluster = _gold(runs["work"] / "cluster" / "lakehouse", name, CLUSTER_RUN_ID)
+    local = _gold(runs["local"].lakehouse, name, runs["local"].run_id)
     assert list(on_cluster.columns) == list(local.columns)
     assert len(on_cluster) == len(local) > 0
     # Float sums may add up in another order over other partitions: equal to 1e-9.
