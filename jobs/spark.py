@@ -22,6 +22,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     conf: dict[str, str] = {str(k): str(v) for k, v in (settings.get("spark.conf") or {}).items()}
     conf.update(DELTA_CONF)
     conf["spark.sql.session.timeZone"] = settings.timezone
+    # Executors' Python workers read naive datetimes in their own zone: the driver's (local
+    # mode has it by inheritance, a cluster's executors only from here) unless the profile
+    # sets another one.
+    conf.setdefault("spark.executorEnv.TZ", settings.timezone)
     conf.setdefault("spark.sql.catalogImplementation", "in-memory")
     conf["spark.jars"] = ",".join(str(j) for j in ensure_jars(settings))
     log4j = f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}"

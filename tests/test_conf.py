@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from conf import ConfigError, load_settings
@@ -39,3 +42,22 @@ def test_env_adds_spark_settings_and_names_a_bad_item(monkeypatch):
     monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.eventLog.enabled")
     with pytest.raises(ConfigError, match="'spark.eventLog.enabled' is not key=value"):
         load_settings("test")
+
+
+def test_spark_conf_runs_executors_in_the_configured_zone(monkeypatch):
+    import jobs.spark
+
+    # ensure_jars only reads the jar cache when it is warm, but resolves from Maven when cold.
+    monkeypatch.setattr(jobs.spark, "ensure_jars", lambda settings: [Path("/jars/delta.jar")])
+    monkeypatch.delenv("RURAL_RISK_SPARK_CONF", raising=False)
+    for profile in ("cluster", "test"):
+        settings = load_settings(profile)
+        zoned = replace(settings, data={**settings.data, "timezone": "Europe/Berlin"})
+        conf = jobs.spark.spark_conf(zoned)
+        assert conf["spark.executorEnv.TZ"] == "Europe/Berlin", profile
+        assert conf["spark.sql.session.timeZone"] == "Europe/Berlin", profile
+    # a zone the profile (here its env override) sets for the executors is kept
+    monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.executorEnv.TZ=UTC")
+    conf = jobs.spark.spark_conf(load_settings("cluster"))
+    assert conf["spark.executorEnv.TZ"] == "UTC"
+    assert conf["spark.sql.session.timeZone"] == "Asia/Shanghai"
