@@ -119,14 +119,13 @@ def manifest_rows(ctx: RunContext) -> list[dict[str, Any]]:
     starts a Spark session. Other roots (hdfs://, s3a://, ...) are read with Spark."""
     from features.landing import tables
 
-    path = ctx.lakehouse.path("ops.ingest_log")
-    local = path.removeprefix("file:") if "://" not in path or path.startswith("file:") else None
+    local = ctx.lakehouse.local_path("ops.ingest_log")
     if local is not None:
         from deltalake import DeltaTable
 
-        if not (Path(local) / "_delta_log").is_dir():
+        if not (local / "_delta_log").is_dir():
             return []
-        return DeltaTable(local).to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
+        return DeltaTable(str(local)).to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
     log = read_or_empty(ctx, "ops.ingest_log", tables.INGEST_LOG)
     return [r.asDict() for r in log.select(*MANIFEST_COLUMNS).collect()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -48,6 +49,15 @@ class Lakehouse:
     def path(self, name: str) -> str:
         layer, table = split_name(name)
         return f"{self.root}/{layer}/{table}"
+
+    def local_path(self, name: str) -> Path | None:
+        """The table's folder when the lakehouse is on local disk (a plain path or a file: URI),
+        None for other roots (hdfs://, s3a://, ...). Small reads of a local table can then go
+        through delta-rs without a Spark session."""
+        path = self.path(name)
+        if "://" in path and not path.startswith("file:"):
+            return None
+        return Path(path.removeprefix("file:"))
 
     def exists(self, spark: SparkSession, name: str) -> bool:
         return DeltaTable.isDeltaTable(spark, self.path(name))

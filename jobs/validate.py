@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,10 +54,9 @@ def _local_table(ctx: RunContext, name: str) -> Any:
     """A delta-rs handle on a table of a lakehouse on local disk; None for other roots (read
     with Spark) and False when the table does not exist. The gate then runs without Spark:
     it reads a small manifest and row counts from the Parquet footers."""
-    path = ctx.lakehouse.path(name)
-    if "://" in path and not path.startswith("file:"):
+    local = ctx.lakehouse.local_path(name)
+    if local is None:
         return None
-    local = Path(path.removeprefix("file:"))
     if not (local / "_delta_log").is_dir():
         return False
     from deltalake import DeltaTable

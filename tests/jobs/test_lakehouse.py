@@ -90,3 +90,12 @@ def test_a_second_lakehouse_in_the_same_session_gets_its_own_tables(spark, tmp_p
     first.register(spark, "gold.t_two_roots")
     assert spark.sql("SELECT COUNT(*) AS n FROM gold.t_two_roots").first()["n"] == 1
     spark.sql("DROP TABLE gold.t_two_roots")
+
+
+def test_local_path_only_for_a_lakehouse_on_local_disk(tmp_path):
+    from jobs.lakehouse import Lakehouse
+
+    assert Lakehouse(str(tmp_path)).local_path("ops.ingest_log") == tmp_path / "ops" / "ingest_log"
+    assert Lakehouse(f"file://{tmp_path}").local_path("silver.villages") == tmp_path / "silver" / "villages"
+    assert Lakehouse("hdfs://nn:8020/rr").local_path("silver.villages") is None
+    assert Lakehouse("s3a://bucket/rr").local_path("gold.village_risk") is None
