@@ -155,11 +155,9 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         return None
     preds = lh.read(spark, "gold.backtest_predictions")
     harm = "expected_weighted" if "expected_weighted" in preds.columns else "score"
-    # Every model's predictions in one collect: the model names come from the same rows.
-    all_preds = pandas_frame(
-        preds.select("model", "village_id", "period_start", "actual_weighted", F.col(harm).alias("harm"))
-    )
-    models = all_preds["model"].dropna().unique().tolist()
+    # The model names first, then only the chosen model's predictions reach the driver: the
+    # table holds every model's backtest (villages x origins x models rows at province scale).
+    models = [r["model"] for r in preds.select("model").distinct().collect() if r["model"] is not None]
     if version is None and lh.exists(spark, "gold.village_risk"):
         row = lh.read(spark, "gold.village_risk").orderBy(F.col("period_start").desc()).select(
             "model_version").first()
@@ -172,7 +170,8 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     section = ctx.settings.section("allocation")
     last_n = int(section.get("backtest_periods", 12) or 0)
     with ctx.stage(f"compare plans on the backtest of {model}") as st:
-        pdf = all_preds[all_preds["model"] == model].drop(columns="model")
+        pdf = pandas_frame(preds.filter(F.col("model") == F.lit(model)).select(
+            "village_id", "period_start", "actual_weighted", F.col(harm).alias("harm")))
         if last_n:
             keep = sorted(pdf["period_start"].unique())[-last_n:]
             pdf = pdf[pdf["period_start"].isin(keep)]
