@@ -11,13 +11,17 @@ VILLAGES ?= 250
 YEARS ?= 5
 SEED ?= 42
 PROFILE ?= local
+# make test runs the suite on two pytest workers (pytest-xdist): each worker holds one Spark
+# application at a time, so the machine never runs more than two. TEST_WORKERS=0 runs it in
+# one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup jars demo test test-airflow-e2e lint format airflow clean benchmark
 .PHONY: benchmark-pipeline benchmark-pipeline-table spark-cluster spark-cluster-stop test-cluster
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
-	@echo "make test   - set up (project and Airflow environments), lint, run every test"
+	@echo "make test   - set up (project and Airflow environments), lint, run every test (TEST_WORKERS=2 pytest workers)"
 	@echo "make setup  - create $(VENV), install the project (editable) and fetch the Delta jars"
 	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
 	@echo "make browser- install headless Chromium (Debian) for the report tests"
@@ -48,7 +52,7 @@ demo: setup
 
 test: setup airflow browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest tests --durations=15
+	$(BIN)/pytest tests $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
 
 # The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 18 spark-submits);
 # make test runs it too.

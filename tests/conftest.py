@@ -1,5 +1,12 @@
 """One SparkSession for the whole suite (Delta, 4 shuffle partitions, UI off), temp lakehouses
-and the generated county run once (county_fixture.py)."""
+and the generated county run once (county_fixture.py).
+
+`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`), each with
+its own session: the tests of one file form one group and run on one worker (a module's
+fixtures are made once), the two users of the county run share the group "county", and the
+two longest groups, the Airflow end-to-end run and the county, are collected first so they
+start at once, one on each worker. A plain `pytest` run ignores the groups.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,33 @@ from county_fixture import county_run  # noqa: F401 - the generated county, run 
 
 os.environ.setdefault("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only")
 
+FIRST_GROUPS = ("airflow-e2e", "county")  # the longest groups (marked in their modules)
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark else item.path.relative_to(item.config.rootpath).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist appends the group to each test id
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    rank = {g: i for i, g in enumerate(FIRST_GROUPS)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: file order kept
+
 
 @pytest.fixture(scope="session")
-def settings():
+def settings(tmp_path_factory: pytest.TempPathFactory):
+    """The test profile, with Great Expectations' Data Docs in a temp folder (not the working
+    folder's reports/, which two workers would write at once)."""
     from conf import load_settings
 
-    return load_settings("test")
+    loaded = load_settings("test")
+    quality = loaded.data.setdefault("ingest", {}).setdefault("quality", {})
+    quality["data_docs_dir"] = str(tmp_path_factory.mktemp("data-docs"))
+    return loaded
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from features.periods import next_period
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("county")]  # one worker runs the county's users
 
 
 def test_pipeline_fills_every_gold_table(county_run, spark):

@@ -22,7 +22,7 @@ from af_harness import AIRFLOW_BIN, ROOT, airflow_env, airflow_python
 
 # 18 spark-submits (3 + 3 + 6 + 6): part of `make test` (and so CI);
 # `make test-airflow-e2e` runs it alone.
-pytestmark = [pytest.mark.slow, pytest.mark.airflow_e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.airflow_e2e, pytest.mark.xdist_group("airflow-e2e")]
 
 DAY = "2023-01-02"  # the interval of 1 January 2023 (local): as-of 2023-01-02
 PIPELINE_RUN_ID = "rural_risk_pipeline-20230102T000000"

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from county_fixture import pipeline_env, run_pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("county")]  # one worker runs the county's users
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "benchmarks" / "spark_cluster.sh"
