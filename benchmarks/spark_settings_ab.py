@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=ROOT / "data" / "bench" / "spark_settings_ab")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spark_settings_ab.jsonl")
     args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
     if len({n for n, _ in args.variant}) != len(args.variant):
         ap.error("variant names must differ")
 
@@ -76,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_sampled([cli, "--profile", args.profile, "--lakehouse", str(lakehouse), *cmd],
                            cwd=work, env=env, log=log, echo=False)
 
-    prep = [("generate", [cli, "generate", "--out", str(landing), "--villages", str(args.villages),
-                          "--years", str(args.years), "--seed", str(args.seed), "--engine", "local"])]
-    for name, cmd in prep:
-        m = run_sampled(cmd, cwd=work, env=base_env, log=logs / f"{name}.log", echo=False)
-        if m.returncode:
-            sys.exit(f"spark_settings_ab: {name} failed, see {logs / (name + '.log')}")
+    m = run_sampled([cli, "generate", "--out", str(landing), "--villages", str(args.villages),
+                     "--years", str(args.years), "--seed", str(args.seed), "--engine", "local"],
+                    cwd=work, env=base_env, log=logs / "generate.log", echo=False)
+    if m.returncode:
+        sys.exit(f"spark_settings_ab: generate failed, see {logs / 'generate.log'}")
     if args.stage == "features":
         m = rr(template, "ingest", "--landing", str(landing), env=base_env, log=logs / "template-ingest.log")
         if m.returncode:
