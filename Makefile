@@ -42,7 +42,9 @@ $(STAMP): pyproject.toml
 $(JARS): $(STAMP) conf/base.yaml
 	$(BIN)/python -m jobs.jars
 
+# The class archive (faster Spark starts, jobs/class_archive.py): built once, a no-op after.
 setup: $(STAMP) $(JARS)
+	@$(BIN)/python -m jobs.class_archive
 
 jars: $(JARS)
 

@@ -161,10 +161,19 @@ def delta_jars(jar_cache: str) -> str:
     return ",".join(str(j) for j in jars)
 
 
+def class_archive_option(archive: str) -> str:
+    """-XX:SharedArchiveFile=... when the driver's class archive (`make setup`,
+    jobs/class_archive.py) exists on this worker; "" otherwise (Spark starts as without it)."""
+    return f"-XX:SharedArchiveFile={Path(archive).resolve()}" if Path(archive).is_file() else ""
+
+
 def template_macros(cfg: Schedule) -> dict[str, Any]:
-    """Jinja macros of the DAGs: the jar list is read on the worker, when a task renders."""
+    """Jinja macros of the DAGs: the jar list and the class archive are looked up on the
+    worker, when a task renders."""
     jar_cache = cfg.spark_path("jar_cache", ".cache/jars")
-    return {"rural_risk_delta_jars": lambda: delta_jars(jar_cache)}
+    archive = cfg.spark_path("class_archive", ".cache/jvm/current.jsa")
+    return {"rural_risk_delta_jars": lambda: delta_jars(jar_cache),
+            "rural_risk_class_archive": lambda: class_archive_option(archive)}
 
 
 def as_of_template(cfg: Schedule) -> str:
@@ -191,6 +200,9 @@ def stage_task(
         "PYSPARK_DRIVER_PYTHON": python,
         **{str(k): str(v) for k, v in (cfg.spark("env") or {}).items()},
     }
+    conf = {**DELTA_CONF, **{str(k): str(v) for k, v in (cfg.spark("conf") or {}).items()}}
+    java = conf.get("spark.driver.extraJavaOptions", "")
+    conf["spark.driver.extraJavaOptions"] = f"{java} {{{{ rural_risk_class_archive() }}}}".strip()
     args = [
         "--lakehouse", cfg.lakehouse,
         "--profile", cfg.profile,
@@ -205,7 +217,7 @@ def stage_task(
         application_args=args,
         jars="{{ rural_risk_delta_jars() }}",
         driver_memory=cfg.spark("driver_memory"),
-        conf={**DELTA_CONF, **{str(k): str(v) for k, v in (cfg.spark("conf") or {}).items()}},
+        conf=conf,
         env_vars=env,
         name=f"rural-risk-{task_id}",
         **kwargs,

@@ -5,7 +5,8 @@
         --variant "interpreted:spark.sql.codegen.wholeStage=false,spark.sql.codegen.factoryMode=NO_CODEGEN"
 
 A variant is NAME:SETTINGS, the settings as RURAL_RISK_SPARK_CONF takes them (key=value,...;
-conf/__init__.py), laid over the profile; "NAME:" is the profile as it stands.
+conf/__init__.py), laid over the profile; "NAME:" is the profile as it stands. An item
+env.VAR=value sets an environment variable of the run instead (e.g. "nocds:env.RURAL_RISK_CLASS_ARCHIVE=0").
 
 Prepared once under --work (emptied first): the county from `rural-risk generate`, and for
 --stage features a lakehouse ingested with the profile as it stands (the template). Then
@@ -102,8 +103,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 cmd = ["ingest", "--landing", str(landing)]
             env = dict(base_env)
-            if settings:
-                env["RURAL_RISK_SPARK_CONF"] = settings
+            spark_items = []
+            for item in filter(None, (i.strip() for i in settings.split(","))):
+                var, sep, value = item.partition("=")
+                if var.startswith("env.") and sep:
+                    env[var.removeprefix("env.")] = value
+                else:
+                    spark_items.append(item)
+            if spark_items:
+                env["RURAL_RISK_SPARK_CONF"] = ",".join(spark_items)
             before, started = loadavg(), datetime.now(UTC).isoformat(timespec="seconds")
             log = logs / f"{args.stage}-{name}-{rnd}.log"
             m = rr(lakehouse, *cmd, env=env, log=log)

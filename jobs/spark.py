@@ -9,6 +9,7 @@ import time
 from pyspark.sql import SparkSession
 
 from conf import CONF_DIR, Settings
+from jobs.class_archive import java_option
 from jobs.jars import ensure_jars
 
 DELTA_CONF = {
@@ -27,10 +28,15 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     # sets another one.
     conf.setdefault("spark.executorEnv.TZ", settings.timezone)
     conf.setdefault("spark.sql.catalogImplementation", "in-memory")
-    conf["spark.jars"] = ",".join(str(j) for j in ensure_jars(settings))
+    jars = ensure_jars(settings)
+    conf["spark.jars"] = ",".join(str(j) for j in jars)
     log4j = f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}"
     for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
         conf[key] = f"{conf[key]} {log4j}".strip() if key in conf else log4j
+    # The driver maps the class archive `make setup` built, when there is one (jobs/class_archive.py).
+    archive = java_option(settings, jars)
+    if archive and "-XX:ArchiveClassesAtExit" not in conf["spark.driver.extraJavaOptions"]:
+        conf["spark.driver.extraJavaOptions"] += f" {archive}"
     return conf
 
 

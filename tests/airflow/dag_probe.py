@@ -44,6 +44,7 @@ def _render(dag: Any, task: Any, interval_end: Any) -> dict[str, Any] | None:
     return {
         "args": task.render_template(task.application_args, context, env),
         "jars": task.render_template(task.jars, context, env),
+        "conf": task.render_template(task.conf, context, env),
     }
 
 

@@ -128,3 +128,15 @@ def test_delta_jars_rendered_from_the_jar_cache(bag):
 def test_no_heavy_imports_at_module_level(tmp_path, dag_file):
     out = run_probe(airflow_python(), tmp_path, "imports", str(DAGS / dag_file))
     assert out == {"file": dag_file, "heavy": []}
+
+
+def test_drivers_map_the_class_archive_when_setup_built_it(bag):
+    conf = bag["dags"]["rural_risk_pipeline"]["rendered"]["features"]["conf"]
+    archive = ROOT / ".cache" / "jvm" / "current.jsa"
+    java = conf["spark.driver.extraJavaOptions"]
+    if archive.is_file():
+        assert java == f"-XX:SharedArchiveFile={archive.resolve()}"
+    else:  # no archive (no Java runtime when `make setup` ran): the option is left out
+        assert "SharedArchiveFile" not in java
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+

@@ -34,10 +34,16 @@ SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "r
 
 
 def _schedule(path: Path) -> Path:
-    """conf/schedule.yaml with a small local master and no retries (a failure shows at once)."""
+    """conf/schedule.yaml with a small local master, the test profile's driver JVM options
+    (spark-submit starts the JVM before the job reads its profile) and no retries (a failure
+    shows at once)."""
+    from conf import load_settings
+
     data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
     data["spark"]["master"] = "local[2]"
     data["spark"]["driver_memory"] = "1g"
+    java = load_settings("test")["spark.conf"]["spark.driver.extraJavaOptions"]
+    data["spark"]["conf"] = {**(data["spark"].get("conf") or {}), "spark.driver.extraJavaOptions": java}
     for block in ("pipeline", "training"):
         data[block]["retries"] = 0
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
