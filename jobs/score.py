@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def score(ctx: RunContext, as_of: date | None = None) -> Any:
-    """Write gold.village_risk for the predicted period and gold.township_audit; return the risk rows."""
+    """Write gold.village_risk for the predicted period and gold.township_audit; return the risk
+    rows as written (pandas, one row per village)."""
     from pyspark.sql import functions as F
 
     from features.periods import next_period
@@ -67,7 +68,7 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
     with ctx.stage("township audit") as st:
         audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows)
         st.done(rows=audit_rows)
-    return spark_frame(spark, risk_rows, RISK_SCHEMA)
+    return risk_rows
 
 
 def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: Any) -> int:
@@ -103,7 +104,7 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    risk = score(ctx, as_of=args.as_of).select("high_risk").collect()
-    flagged = sum(bool(r["high_risk"]) for r in risk)
+    risk = score(ctx, as_of=args.as_of)
+    flagged = int(risk["high_risk"].fillna(False).astype(bool).sum())
     print(f"scored {len(risk)} villages, {flagged} flagged high risk")
     return 0

@@ -31,7 +31,7 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     mctx = model_ctx(ctx)
     write_inputs(mctx)
     path = _register(mctx)
-    risk = score(mctx).toPandas().sort_values("rank")
+    risk = score(mctx).sort_values("rank")
     assert set(risk["period_start"]) == {date(2021, 3, 1)}  # after the last period, Feb 2021
     assert list(risk["rank"]) == list(range(1, N_VILLAGES + 1))
     assert (np.diff(risk["probability"].to_numpy()) <= 0).all()
@@ -68,7 +68,7 @@ def test_score_as_of_picks_the_period_and_refuses_the_future(ctx):
     path = registry.save_artifact(model, mctx.lakehouse, "v-prev")
     row = registry.registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")
     registry.append(mctx.spark, mctx.lakehouse, [row])
-    risk = score(mctx, as_of=date(2020, 12, 15)).toPandas()  # last complete: November 2020
+    risk = score(mctx, as_of=date(2020, 12, 15))  # last complete: November 2020
     assert set(risk["period_start"]) == {date(2020, 12, 1)}
     # the baseline ranks by November's count (ties by village_id)
     nov = features[features["period_start"] == date(2020, 11, 1)]
