@@ -167,13 +167,21 @@ def class_archive_option(archive: str) -> str:
     return f"-XX:SharedArchiveFile={Path(archive).resolve()}" if Path(archive).is_file() else ""
 
 
+def driver_java_options(cfg: Schedule) -> str:
+    """The driver's JVM options: `spark.driver.extraJavaOptions` of `spark.conf`, then the
+    class archive option when the archive exists on this worker."""
+    java = str((cfg.spark("conf") or {}).get("spark.driver.extraJavaOptions", ""))
+    archive = cfg.spark("class_archive", ".cache/jvm/current.jsa")
+    extra = class_archive_option(cfg.spark_path("class_archive", str(archive))) if archive else ""
+    return " ".join(part for part in (java.strip(), extra) if part)
+
+
 def template_macros(cfg: Schedule) -> dict[str, Any]:
     """Jinja macros of the DAGs: the jar list and the class archive are looked up on the
     worker, when a task renders."""
     jar_cache = cfg.spark_path("jar_cache", ".cache/jars")
-    archive = cfg.spark_path("class_archive", ".cache/jvm/current.jsa")
     return {"rural_risk_delta_jars": lambda: delta_jars(jar_cache),
-            "rural_risk_class_archive": lambda: class_archive_option(archive)}
+            "rural_risk_driver_java_options": lambda: driver_java_options(cfg)}
 
 
 def as_of_template(cfg: Schedule) -> str:
@@ -201,8 +209,7 @@ def stage_task(
         **{str(k): str(v) for k, v in (cfg.spark("env") or {}).items()},
     }
     conf = {**DELTA_CONF, **{str(k): str(v) for k, v in (cfg.spark("conf") or {}).items()}}
-    java = conf.get("spark.driver.extraJavaOptions", "")
-    conf["spark.driver.extraJavaOptions"] = f"{java} {{{{ rural_risk_class_archive() }}}}".strip()
+    conf["spark.driver.extraJavaOptions"] = "{{ rural_risk_driver_java_options() }}"
     args = [
         "--lakehouse", cfg.lakehouse,
         "--profile", cfg.profile,

@@ -140,3 +140,19 @@ def test_drivers_map_the_class_archive_when_setup_built_it(bag):
         assert "SharedArchiveFile" not in java
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
 
+
+
+def test_no_class_archive_when_the_schedule_sets_it_null(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
+    data["spark"]["class_archive"] = None
+    data["spark"]["conf"] = {"spark.driver.extraJavaOptions": "-XX:+UseSerialGC"}
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(yaml.safe_dump(data), encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    out = run_probe(airflow_python(), home, "graph", str(DAGS), RUN_AFTER,
+                    RURAL_RISK_SCHEDULE=str(schedule))
+    conf = out["dags"]["rural_risk_pipeline"]["rendered"]["score"]["conf"]
+    assert conf["spark.driver.extraJavaOptions"] == "-XX:+UseSerialGC"
