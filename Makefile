@@ -27,7 +27,7 @@ help:
 	@echo "make browser- install headless Chromium (Debian) for the report tests"
 	@echo "make benchmark - generator and model benchmarks (results: docs/benchmarks.md, docs/model-card.md)"
 	@echo "make benchmark-pipeline VILLAGES=N YEARS=Y - every stage timed, with the floor and DuckDB references"
-	@echo "make benchmark-pipeline-table - docs/benchmarks.md tables from benchmarks/results/*.jsonl"
+	@echo "make benchmark-pipeline-table - docs/benchmarks.md tables from benchmarks/results/pipeline_scale*.jsonl"
 	@echo "make spark-cluster / spark-cluster-stop - a local Spark standalone master and worker"
 	@echo "make test-cluster - the pipeline on that cluster and locally give the same gold tables"
 	@echo "make lint   - ruff"

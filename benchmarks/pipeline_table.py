@@ -1,6 +1,6 @@
 """Markdown tables for docs/benchmarks.md from benchmarks/pipeline_scale.py's JSON lines.
 
-    .venv/bin/python benchmarks/pipeline_table.py                 # benchmarks/results/*.jsonl
+    .venv/bin/python benchmarks/pipeline_table.py                 # benchmarks/results/pipeline_scale*.jsonl
     .venv/bin/python benchmarks/pipeline_table.py FILE.jsonl --all
 
 One summary table (a row per county size: the latest complete run of that size unless --all)
@@ -33,6 +33,8 @@ def load(paths: Iterable[Path]) -> dict[str, list[dict]]:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise SystemExit(f"{path}:{n}: not a JSON line ({exc})") from exc
+            if "run_id" not in rec or "stage" not in rec:
+                raise SystemExit(f"{path}:{n}: not a pipeline_scale.py record (no run_id or stage)")
             runs.setdefault(rec["run_id"], []).append(rec)
     return runs
 
@@ -170,10 +172,10 @@ def render(runs: dict[str, list[dict]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs="*", type=Path, help="JSON lines files (default: benchmarks/results/*.jsonl)")
+    ap.add_argument("files", nargs="*", type=Path, help="JSON lines files (default: benchmarks/results/pipeline_scale*.jsonl)")
     ap.add_argument("--all", action="store_true", help="every run, not only the latest of each size")
     args = ap.parse_args(argv)
-    files = args.files or sorted((ROOT / "benchmarks" / "results").glob("*.jsonl"))
+    files = args.files or sorted((ROOT / "benchmarks" / "results").glob("pipeline_scale*.jsonl"))
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         print(f"pipeline_table: no such file: {', '.join(missing)}", file=sys.stderr)
