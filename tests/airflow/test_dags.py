@@ -102,17 +102,22 @@ def test_rendered_arguments_carry_the_interval(bag):
         "--run-id", "rural_risk_training-20230101T030000", "train", "--as-of", "2023-01-01"]
 
 
-def test_ingest_limited_to_the_sources_of_the_schedule(tmp_path):
+def _bag_with_schedule(tmp_path: Path, edit: Any) -> dict[str, Any]:
+    """The DAG bag rendered under conf/schedule.yaml as `edit(data)` changed it."""
     import yaml
 
     data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
-    data["pipeline"]["sources"] = ["villages", "incidents"]
+    edit(data)
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(yaml.safe_dump(data), encoding="utf-8")
     home = tmp_path / "home"
     home.mkdir()
-    out = run_probe(airflow_python(), home, "graph", str(DAGS), RUN_AFTER,
-                    RURAL_RISK_SCHEDULE=str(schedule))
+    return run_probe(airflow_python(), home, "graph", str(DAGS), RUN_AFTER,
+                     RURAL_RISK_SCHEDULE=str(schedule))
+
+
+def test_ingest_limited_to_the_sources_of_the_schedule(tmp_path):
+    out = _bag_with_schedule(tmp_path, lambda d: d["pipeline"].update(sources=["villages", "incidents"]))
     args = out["dags"]["rural_risk_pipeline"]["rendered"]["ingest"]["args"]
     assert args[args.index("ingest"):] == ["ingest", "--landing", str(ROOT / "data/landing"),
                                            "--source", "villages", "--source", "incidents"]
@@ -141,18 +146,8 @@ def test_drivers_map_the_class_archive_when_setup_built_it(bag):
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
 
 
-
 def test_no_class_archive_when_the_schedule_sets_it_null(tmp_path):
-    import yaml
-
-    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
-    data["spark"]["class_archive"] = None
-    data["spark"]["conf"] = {"spark.driver.extraJavaOptions": "-XX:+UseSerialGC"}
-    schedule = tmp_path / "schedule.yaml"
-    schedule.write_text(yaml.safe_dump(data), encoding="utf-8")
-    home = tmp_path / "home"
-    home.mkdir()
-    out = run_probe(airflow_python(), home, "graph", str(DAGS), RUN_AFTER,
-                    RURAL_RISK_SCHEDULE=str(schedule))
+    out = _bag_with_schedule(tmp_path, lambda d: d["spark"].update(
+        class_archive=None, conf={"spark.driver.extraJavaOptions": "-XX:+UseSerialGC"}))
     conf = out["dags"]["rural_risk_pipeline"]["rendered"]["score"]["conf"]
     assert conf["spark.driver.extraJavaOptions"] == "-XX:+UseSerialGC"
