@@ -172,7 +172,7 @@ def driver_java_options(cfg: Schedule) -> str:
     class archive option when the archive exists on this worker."""
     java = str((cfg.spark("conf") or {}).get("spark.driver.extraJavaOptions", ""))
     archive = cfg.spark("class_archive", ".cache/jvm/current.jsa")
-    extra = class_archive_option(cfg.spark_path("class_archive", str(archive))) if archive else ""
+    extra = class_archive_option(_under(cfg.root, str(archive))) if archive else ""
     return " ".join(part for part in (java.strip(), extra) if part)
 
 

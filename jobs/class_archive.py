@@ -3,9 +3,10 @@
 A Spark driver loads and verifies some twenty thousand classes (Spark SQL, Delta, Hadoop,
 Parquet) before its first query. The JVM can write the classes an application loaded into an
 archive when it exits (`-XX:ArchiveClassesAtExit`, JDK 13+) and map that archive on later starts
-(`-XX:SharedArchiveFile`) instead of reading and verifying them again. On this project's test
-county the session started in 5.0 s instead of 8.2 s and a short job used 8 s less CPU (medians
-of 3, docs/benchmarks.md "Class-data sharing").
+(`-XX:SharedArchiveFile`) instead of reading and verifying them again. A features full rebuild
+of the test county took 0.90x the wall and 0.93x the CPU with the archive (medians of 2,
+benchmarks/spark_settings_ab.py; docs/benchmarks.md "JIT compiler, collector and class-data
+sharing on short JVMs").
 
 `make setup` builds the archive (`python -m jobs.class_archive`): a small Delta workload (create,
 append, MERGE, replaceWhere, reads with joins, windows and aggregates, Arrow round trips) runs in
@@ -102,7 +103,7 @@ def _workload(folder: Path) -> None:
     spark.stop()
 
 
-def build(settings: Settings, jars: list[Path]) -> Path | None:
+def build(jars: list[Path]) -> Path | None:
     """Build the archive for this runtime (in a JVM of its own) unless it exists; its path."""
     path = archive_path(jars)
     if path is None:
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         _workload(Path(args.workload))
         return 0
     settings = load_settings(args.profile)
-    path = build(settings, ensure_jars(settings))
+    path = build(ensure_jars(settings))
     print(f"class archive: {path or 'none (Spark starts without one)'}")
     return 0
 
