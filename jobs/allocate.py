@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from jobs.arguments import add_as_of
+from jobs.arguments import add_as_of, add_force
 from jobs.context import RunContext
 
 if TYPE_CHECKING:
@@ -17,6 +17,8 @@ HELP = "plan patrol hours per village and actor type for the scored period (gold
 PLAN = "gold.patrol_plan"
 CAPACITY = "gold.patrol_capacity_used"
 COMPARISON = "gold.allocation_backtest"
+# What the plan and the comparison are made from (jobs/reuse.py).
+INPUTS = ("gold.village_risk", "silver.villages", "gold.backtest_predictions", "gold.model_metrics")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--skip-backtest", action="store_true",
         help="do not compare the plan with proportional and equal allocation on the backtest",
     )
+    add_force(parser)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    allocate(ctx, as_of=args.as_of, backtest=not args.skip_backtest)
+    if allocate(ctx, as_of=args.as_of, backtest=not args.skip_backtest, force=args.force) is None:
+        print("patrol plan unchanged: its inputs are those of the last allocation (see the log)")
     return 0
 
 
@@ -66,8 +70,10 @@ def target_rows(ctx: RunContext, risk: DataFrame, as_of: date | None) -> tuple[d
     return period, rows
 
 
-def _write(ctx: RunContext, name: str, pdf: Any, schema: Any, replace_where: str | None) -> None:
-    """Write a pandas frame (built on the driver) to a table, over Arrow."""
+def _write(ctx: RunContext, name: str, pdf: Any, schema: Any, replace_where: str | None,
+           user_metadata: str | None = None) -> None:
+    """Write a pandas frame (built on the driver) to a table, over Arrow; `user_metadata` goes
+    with the commit (the stage's inputs record)."""
     from models.panel import spark_frame
 
     spark = ctx.spark
@@ -79,6 +85,8 @@ def _write(ctx: RunContext, name: str, pdf: Any, schema: Any, replace_where: str
     writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
     if replace_where:
         writer = writer.option("replaceWhere", replace_where)
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
     writer.save(ctx.lakehouse.path(name))  # create() has registered the name already
 
 
@@ -95,11 +103,21 @@ def _villages(ctx: RunContext) -> Any:
     return pandas_frame(villages.select(*cols))
 
 
-def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) -> dict[str, Any]:
-    """Solve, check and store the plan of the scored period; returns a summary for the caller."""
+def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
+             force: bool = False) -> dict[str, Any] | None:
+    """Solve, check and store the plan of the scored period; returns a summary for the caller,
+    or None when the tables already hold the result of the same inputs (nothing written)."""
+    from jobs.reuse import current_outputs, stage_inputs
     from models.allocation import Rules
     from models.allocation_plan import capacity_schema, plan_period, plan_schema
 
+    inputs = stage_inputs(ctx, "allocate", INPUTS, as_of=as_of, backtest=backtest)
+    # The comparison is written only when there is a backtest to compare on.
+    compared = backtest and inputs.tables["gold.backtest_predictions"] is not None
+    outputs = (PLAN, CAPACITY, COMPARISON) if compared else (PLAN, CAPACITY)
+    if current_outputs(ctx, inputs, outputs, force) is not None:
+        return None
+    meta = inputs.user_metadata(ctx.run_id)
     spark = ctx.spark
     rules = Rules.from_section(ctx.settings.section("allocation"))
     risk = ctx.lakehouse.read(spark, "gold.village_risk")
@@ -108,8 +126,8 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) 
     with ctx.stage(f"allocate patrols for {period}") as st:
         plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules)
         where = f"period_start = DATE'{period.isoformat()}'"
-        _write(ctx, PLAN, plan, plan_schema(), where)
-        _write(ctx, CAPACITY, cap, capacity_schema(), where)
+        _write(ctx, PLAN, plan, plan_schema(), where, meta)
+        _write(ctx, CAPACITY, cap, capacity_schema(), where, meta)
         st.done(rows=len(plan), detail=(
             f"{alloc.villages['hours'].sum():,.1f} h over {len(alloc.villages)} villages, "
             f"expected harm prevented {alloc.prevented:.2f} ({alloc.status}, gap {alloc.gap:.1e}, "
@@ -124,7 +142,7 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True) 
         # Without an as-of date the planned period is the latest scored one: its rows name the
         # model version, so gold.village_risk need not be read again for it.
         version = _latest_version(rows) if as_of is None else None
-        summary["comparison"] = compare_on_backtest(ctx, rules, villages, version)
+        summary["comparison"] = compare_on_backtest(ctx, rules, villages, version, meta)
     return summary
 
 
@@ -134,7 +152,8 @@ def _latest_version(rows: Any) -> str | None:
 
 
 def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
-                        version: str | None = None) -> dict[str, float] | None:
+                        version: str | None = None, user_metadata: str | None = None,
+                        ) -> dict[str, float] | None:
     """Plan vs proportional vs equal allocation over the champion's backtest periods.
 
     `villages` is silver.villages as pandas (None: the townships of gold.village_risk);
@@ -180,7 +199,7 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
             villages = pandas_frame(lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct())
         pdf = pdf.merge(villages, on="village_id", how="inner")
         comp = compare_strategies(pdf, rules).assign(model=model, run_id=ctx.run_id)
-        _write(ctx, COMPARISON, comp, comparison_schema(), None)
+        _write(ctx, COMPARISON, comp, comparison_schema(), None, user_metadata)
         totals = comp.groupby("strategy")["actual_prevented"].sum().to_dict()
         st.done(rows=len(comp), detail=", ".join(f"{k} {v:.2f}" for k, v in sorted(totals.items())))
     return {str(k): float(v) for k, v in totals.items()}

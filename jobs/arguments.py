@@ -17,3 +17,11 @@ def iso_date(text: str) -> date:
 def add_as_of(parser: argparse.ArgumentParser, help: str) -> None:
     """The run date every scheduled stage takes (Airflow passes its data interval's end)."""
     parser.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD", help=help)
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """Stages that skip work whose inputs did not change (jobs/reuse.py) can be told not to."""
+    parser.add_argument(
+        "--force", action="store_true",
+        help="recompute even when the outputs already hold the result of the same inputs",
+    )

@@ -30,6 +30,11 @@ GOVERNANCE_TABLE = "gold.governance_index"
 CHANGES_TABLE = "ops.changed_periods"
 PROP_VERSION = "rural_risk.changed_periods_version"
 PROP_HASH = "rural_risk.settings_hash"
+# Digest of the inputs the table was last brought up to date from (jobs/reuse.py).
+PROP_INPUTS = "rural_risk.inputs"
+INPUTS = ("silver.villages", "silver.incidents", "silver.population", "silver.patrols",
+          "silver.organizations", "silver.resources", "silver.survey", "bronze.incidents",
+          "ops.quarantine", CHANGES_TABLE)
 
 
 class FeatureInputError(ValueError):
@@ -59,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    build_features(ctx, as_of=args.as_of, full_rebuild=args.full_rebuild)
+    if build_features(ctx, as_of=args.as_of, full_rebuild=args.full_rebuild) is None:
+        print("features unchanged: their inputs are those of the last features run (see the log)")
     return 0
 
 
@@ -155,14 +161,25 @@ _TABLE_COMMENTS = {
 
 def build_features(
     ctx: RunContext, as_of: date | None = None, full_rebuild: bool = False
-) -> FeatureRunSummary:
-    """Build (or bring up to date) gold.village_features and gold.governance_index."""
+) -> FeatureRunSummary | None:
+    """Build (or bring up to date) gold.village_features and gold.governance_index. None: the
+    tables were last brought up to date from the same inputs (nothing read, no Spark started);
+    --full-rebuild always builds."""
     from features import dictionary
     from features.assemble import build_governance, build_village_features
     from features.incremental import periods_to_compute
     from features.periods import last_complete_period
     from features.pit import periods_between
+    from jobs.reuse import decide, stage_inputs, table_properties, table_version
 
+    inputs_record = stage_inputs(ctx, "features", INPUTS, as_of=as_of)
+    if full_rebuild:
+        ctx.log.info("features: --full-rebuild: every period (inputs %s)", inputs_record.described())
+    elif table_version(ctx, GOVERNANCE_TABLE) is not None:
+        recorded = table_properties(ctx, FEATURES_TABLE).get(PROP_INPUTS)
+        if decide(ctx, inputs_record, [{"inputs": recorded, "run_id": "recorded in its properties"}],
+                  [FEATURES_TABLE]) is not None:
+            return None
     spark, lh, settings = ctx.spark, ctx.lakehouse, ctx.settings
     grain = str(settings.get("period", "month"))
     conf, calendar = settings.section("features"), settings.section("calendar")
@@ -228,8 +245,10 @@ def build_features(
     props = {PROP_HASH: settings_hash}
     if changes_version is not None:
         props[PROP_VERSION] = str(changes_version)
-    # A run that changed nothing leaves the table's version alone (no properties commit).
+    # A run that changed nothing leaves the table's version alone (no properties commit); a
+    # commit that happens anyway records the inputs, so the next run on them reads nothing.
     if lh.exists(spark, FEATURES_TABLE) and (periods or any(state.get(k) != v for k, v in props.items())):
+        props[PROP_INPUTS] = inputs_record.digest
         listed = ", ".join(f"'{k}' = '{v}'" for k, v in props.items())
         spark.sql(f"ALTER TABLE delta.`{lh.path(FEATURES_TABLE)}` SET TBLPROPERTIES ({listed})")
     for name in (FEATURES_TABLE, GOVERNANCE_TABLE):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
+from jobs.arguments import add_force
 from jobs.context import RunContext
 
 HELP = "write the command-centre report (map, ranked villages, patrol plan, model and data quality)"
@@ -16,20 +19,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reports folder (default: reports.dir of the settings); the page is DIR/<run_id>/index.html",
     )
     parser.add_argument("--top", type=int, default=30, help="villages in the ranked table (flagged ones always)")
+    add_force(parser)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    path = report(ctx, out_dir=args.out, top_n=args.top)
+    path = report(ctx, out_dir=args.out, top_n=args.top, force=args.force)
     print(path)
     return 0
 
 
-def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30) -> Path:
-    """Gather the tables, render the page and return its path."""
-    from models.report.data import gather
+# Beside the page: what it was made from (jobs/reuse.py), written after the page.
+INPUTS_FILE = "inputs.json"
+
+
+def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
+           force: bool = False) -> Path:
+    """Gather the tables, render the page and return its path. A page of this run id already
+    made from the same table versions, settings and code is kept as it is (no Spark)."""
+    from jobs.reuse import MARK, decide, stage_inputs
+    from models.report.data import TABLES, gather
     from models.report.render import write_report
 
     folder = Path(out_dir or ctx.settings.get("reports.dir", "reports"))
+    page, record_file = folder / ctx.run_id / "index.html", folder / ctx.run_id / INPUTS_FILE
+    inputs = stage_inputs(ctx, "report", TABLES, top_n=top_n)
+    if force:
+        ctx.log.info("report: --force: rendering again (inputs %s)", inputs.described())
+    elif page.is_file() and record_file.is_file():
+        try:
+            record = json.loads(record_file.read_text(encoding="utf-8")).get(MARK, {})
+        except ValueError:
+            record = {}
+        if decide(ctx, inputs, [record], [str(page)]) is not None:
+            return page
+    record_file.unlink(missing_ok=True)  # a page being rewritten has no valid record
     with ctx.stage("gather report tables") as st:
         data = gather(ctx.spark, ctx.lakehouse)
         st.done(rows=len(data.risk), detail=(
@@ -38,5 +61,8 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30) 
         ))
     with ctx.stage("render report") as st:
         path = write_report(data, ctx.run_id, folder, top_n=top_n)
+        partial = record_file.with_suffix(".partial")
+        partial.write_text(json.dumps({MARK: inputs.record(ctx.run_id)}, indent=1, default=str), encoding="utf-8")
+        os.replace(partial, record_file)
         st.done(detail=f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
     return path

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from typing import Any
 
-from jobs.arguments import add_as_of
+from jobs.arguments import add_as_of, add_force
 from jobs.context import RunContext
 
 HELP = "score every village's risk for the period after the last complete one (champion model)"
@@ -15,25 +15,38 @@ RISK = "gold.village_risk"
 AUDIT = "gold.township_audit"
 
 
+# What the risk rows and the audit are made from (jobs/reuse.py): a rerun on the same
+# versions, settings and code writes nothing.
+INPUTS = ("ops.model_registry", "gold.village_features", "silver.villages",
+          "gold.backtest_predictions", "silver.incidents")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(
         parser,
         "score the period after the last complete period of this date "
         "(default: the period after the latest one with features)",
     )
+    add_force(parser)
 
 
-def score(ctx: RunContext, as_of: date | None = None) -> Any:
+def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> Any:
     """Write gold.village_risk for the predicted period and gold.township_audit; return the risk
-    rows as written (pandas, one row per village)."""
+    rows as written (pandas, one row per village), or None when both tables already hold the
+    result of the same inputs (nothing written, no Spark session started)."""
     from pyspark.sql import functions as F
 
     from features.periods import next_period
+    from jobs.reuse import current_outputs, stage_inputs
     from jobs.train import resolve_as_of
     from models import registry
     from models.panel import build_panel, pandas_frame, spark_frame, villages_frame
     from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
 
+    inputs = stage_inputs(ctx, "score", INPUTS, as_of=as_of)
+    if current_outputs(ctx, inputs, (RISK, AUDIT), force) is not None:
+        return None
+    meta = inputs.user_metadata(ctx.run_id)
     conf = ctx.settings.section("models")
     grain = str(ctx.settings.get("period", "month"))
     spark, lh = ctx.spark, ctx.lakehouse
@@ -62,19 +75,21 @@ def score(ctx: RunContext, as_of: date | None = None) -> Any:
         (
             spark_frame(spark, risk_rows, RISK_SCHEMA).write.format("delta").mode("overwrite")
             .option("replaceWhere", f"period_start = DATE'{predicted.isoformat()}'")
-            .save(lh.path(RISK))
+            .option("userMetadata", meta).save(lh.path(RISK))
         )
         st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
-        audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows)
+        audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows, meta)
         st.done(rows=audit_rows)
     return risk_rows
 
 
-def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: Any) -> int:
+def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: Any,
+                user_metadata: str | None = None) -> int:
     """Township audit over the champion's backtest periods plus the newly scored period.
 
-    `risk_rows` is the scored period as written to gold.village_risk (pandas)."""
+    `risk_rows` is the scored period as written to gold.village_risk (pandas);
+    `user_metadata` goes with the commit (the stage's inputs record)."""
     from pyspark.sql import functions as F
 
     from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
@@ -99,12 +114,18 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     # row count needs no read of the table back.
     audit_rows = pandas_frame(audit)
     lh.create(spark, AUDIT, AUDIT_SCHEMA, comment="Per township: flag rate vs actual high-risk rate, recall")
-    spark_frame(spark, audit_rows, AUDIT_SCHEMA).write.format("delta").mode("overwrite").save(lh.path(AUDIT))
+    writer = spark_frame(spark, audit_rows, AUDIT_SCHEMA).write.format("delta").mode("overwrite")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    writer.save(lh.path(AUDIT))
     return len(audit_rows)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    risk = score(ctx, as_of=args.as_of)
+    risk = score(ctx, as_of=args.as_of, force=args.force)
+    if risk is None:
+        print("village risk unchanged: its inputs are those of the last score (see the log)")
+        return 0
     flagged = int(risk["high_risk"].fillna(False).astype(bool).sum())
     print(f"scored {len(risk)} villages, {flagged} flagged high risk")
     return 0

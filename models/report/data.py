@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
     from jobs.lakehouse import Lakehouse
 
+# Every table the report reads (the reader refuses others, so the list stays whole: the report
+# stage skips when none of them changed, jobs/reuse.py).
+TABLES = ("gold.village_risk", "silver.villages", "gold.patrol_plan", "gold.patrol_capacity_used",
+          "gold.allocation_backtest", "silver.incidents", "gold.governance_index",
+          "gold.model_metrics", "gold.township_audit", "ops.quarantine", "ops.ingest_log")
 ACTORS = ("police", "auxiliary_police", "joint_defense", "volunteer", "security_company",
           "village_committee")
 
@@ -44,6 +49,8 @@ class _Reader:
         self.spark, self.lakehouse, self.missing = spark, lakehouse, []
 
     def __call__(self, name: str) -> DataFrame | None:
+        if name not in TABLES:
+            raise ValueError(f"the report reads {name}, which models.report.data.TABLES does not list")
         if self.lakehouse.exists(self.spark, name):
             return self.lakehouse.read(self.spark, name)
         self.missing.append(name)

@@ -78,6 +78,9 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
     ], bt_schema)
 
     summary = allocate(ctx)
+    written = [ctx.lakehouse.version(ctx.spark, t) for t in ("gold.patrol_plan", "gold.allocation_backtest")]
+    assert allocate(ctx) is None  # the same inputs again: nothing to solve, nothing written
+    assert [ctx.lakehouse.version(ctx.spark, t) for t in ("gold.patrol_plan", "gold.allocation_backtest")] == written
 
     assert summary["period_start"] == MAY
     plan = ctx.lakehouse.read(ctx.spark, "gold.patrol_plan").select(

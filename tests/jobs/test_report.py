@@ -74,6 +74,16 @@ def test_report_page_shows_the_tables_numbers_and_says_what_is_missing(ctx, tmp_
     assert numbers["quarantine"] == {"incidents|bad_type:severity": 2, "incidents|unknown_village": 1,
                                      "survey|invalid_response": 1}
     assert "gold.governance_index" in numbers["missing_tables"]
+    # The same run again on the same tables keeps the page (no Spark); a changed table or
+    # --force renders it again.
+    from jobs.context import RunContext
+
+    idle = RunContext(settings=ctx.settings, lakehouse=ctx.lakehouse, run_id="test-run")
+    stamp = path.stat().st_mtime_ns
+    assert report(idle, out_dir=tmp_path / "reports") == path and idle._spark is None
+    assert path.stat().st_mtime_ns == stamp
+    report(ctx, out_dir=tmp_path / "reports", force=True)
+    assert path.stat().st_mtime_ns != stamp
 
     # The same numbers, read back from the tables.
     spark = ctx.spark

@@ -77,3 +77,40 @@ def test_score_as_of_picks_the_period_and_refuses_the_future(ctx):
     assert risk.sort_values("rank")["score"].tolist() == sorted(nov["inc_all_1"], reverse=True)
     with pytest.raises(FeatureTableError, match="ends at 2021-02-01"):
         score(mctx, as_of=date(2021, 6, 1))
+
+
+def test_a_second_score_on_the_same_inputs_writes_nothing(ctx, caplog):
+    from deltalake import DeltaTable
+
+    from jobs.context import RunContext
+    from jobs.reuse import MARK
+    from jobs.score import AUDIT, RISK, score
+    from models.baselines import BaselineSpec
+
+    mctx = model_ctx(ctx)
+    features = write_inputs(mctx)
+    model = RiskModel.baseline(BaselineSpec("prev", (("hist_prev", 1.0),)))
+    model.fit(features.assign(hist_prev=features["inc_all_1"]), 3)
+    path = registry.save_artifact(model, mctx.lakehouse, "v-prev")
+    registry.append(mctx.spark, mctx.lakehouse,
+                    [registry.registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")])
+    first = score(mctx, as_of=date(2020, 12, 15))
+    lh = mctx.lakehouse
+
+    def versions() -> tuple[int, int]:
+        return DeltaTable(str(lh.local_path(RISK))).version(), DeltaTable(str(lh.local_path(AUDIT))).version()
+
+    written = versions()
+    record = DeltaTable(str(lh.local_path(RISK))).history(1)[0]["userMetadata"]
+    assert f'"{MARK}"' in record and '"run_id": "test-run"' in record
+    # A new process (no Spark session) on the same inputs and arguments: nothing to do.
+    idle = RunContext(settings=mctx.settings, lakehouse=lh, run_id="rerun")
+    with caplog.at_level("INFO", logger="rural-risk"):
+        assert score(idle, as_of=date(2020, 12, 15)) is None
+    assert idle._spark is None and versions() == written
+    assert "written by run test-run" in caplog.text
+    # Another as-of date is another result; --force recomputes the same one.
+    assert score(mctx, as_of=date(2021, 1, 15)) is not None
+    again = score(mctx, as_of=date(2021, 1, 15), force=True)
+    assert versions() == (written[0] + 2, written[1] + 2)
+    assert set(again["period_start"]) == {date(2021, 1, 1)} and len(first) == len(again)
