@@ -8,14 +8,16 @@ at origin t serves the next `retrain_every - 1` origins too: still trained only 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from models.baselines import LABEL_HIGH, LABEL_WEIGHTED
-from models.classifiers import RiskModel, TrainingDataError
+from models.classifiers import RiskModel, TrainingDataError, single_threaded_fits
 from models.metrics import period_metrics, reliability_bins
 
 
@@ -30,6 +32,17 @@ class BacktestConfig:
     max_origins: int | None = None
     calibration_periods: int = 6
     random_state: int = 0
+    workers: int = 1  # refit groups fitted at once (threads); see run_backtest
+
+
+def fit_workers(setting: object) -> int:
+    """backtest.workers: a count, or null / "auto" for one per CPU core of the driver."""
+    if setting in (None, "auto"):
+        return os.cpu_count() or 1
+    count = int(setting)  # type: ignore[call-overload]
+    if count < 1:
+        raise ValueError(f"backtest.workers must be at least 1 or auto, got {setting!r}")
+    return count
 
 
 ModelFactory = Callable[[], RiskModel]
@@ -51,6 +64,37 @@ def origins(panel: pd.DataFrame, cfg: BacktestConfig) -> list:
     return out[-cfg.max_origins:] if cfg.max_origins else out
 
 
+def _group_predictions(panel: pd.DataFrame, factories: dict[str, ModelFactory], cfg: BacktestConfig,
+                       group: Sequence) -> dict[tuple[object, str], pd.DataFrame]:
+    """One refit group: every model fit on the periods before the group's first origin, then
+    predicting each origin of the group (still only past periods in its training window)."""
+    train = panel[panel["period_start"] < group[0]]
+    tests = {t: panel[(panel["period_start"] == t) & panel[LABEL_HIGH].notna()].sort_values("village_id")
+             for t in group}
+    out: dict[tuple[object, str], pd.DataFrame] = {}
+    for name, make in factories.items():
+        try:
+            model = make().fit(train, cfg.calibration_periods, cfg.random_state)
+        except TrainingDataError:
+            continue  # e.g. one class only so far: no prediction from this fit
+        through = max(train["period_start"])
+        for t, test in tests.items():
+            pred = model.predict(test)
+            out[(t, name)] = pd.DataFrame({
+                "village_id": test["village_id"].to_numpy(),
+                "township_id": test["township_id"].to_numpy(),
+                "period_start": t,
+                "model": name,
+                "score": pred["score"].to_numpy(),
+                "probability": pred["probability"].to_numpy(),
+                "expected_weighted": pred["expected_weighted"].to_numpy(),
+                "actual_weighted": test[LABEL_WEIGHTED].astype(float).to_numpy(),
+                "actual_label": test[LABEL_HIGH].astype(bool).to_numpy(),
+                "trained_through": through,
+            })
+    return out
+
+
 def run_backtest(
     panel: pd.DataFrame,
     factories: dict[str, ModelFactory],
@@ -59,47 +103,37 @@ def run_backtest(
 ) -> pd.DataFrame:
     """Out-of-sample predictions of every model at every origin.
 
+    Refit groups (an origin that refits and the `retrain_every - 1` origins its fits serve) do
+    not depend on each other: `cfg.workers` threads work on several at once, each fit on one
+    OpenMP thread then. Every fit sees exactly the rows it sees serially, and the rows come out
+    in the serial order (origin, then model), so the predictions are the same for any count.
+
     Returns village_id, township_id, period_start, model, score, probability,
     expected_weighted, actual_weighted, actual_label, trained_through.
     """
     ts = origins(panel, cfg)
-    fitted: dict[str, RiskModel | None] = {}
-    trained_through: dict[str, object] = {}
-    out = []
-    for i, t in enumerate(ts):
-        refit = i % max(1, cfg.retrain_every) == 0
-        train = panel[panel["period_start"] < t]
-        test = panel[(panel["period_start"] == t) & panel[LABEL_HIGH].notna()]
-        test = test.sort_values("village_id")
-        for name, make in factories.items():
-            if refit or name not in fitted:
-                try:
-                    fitted[name] = make().fit(train, cfg.calibration_periods, cfg.random_state)
-                    trained_through[name] = max(train["period_start"])
-                except TrainingDataError:
-                    fitted[name] = None  # e.g. one class only so far: no prediction this origin
-            model = fitted[name]
-            if model is None:
-                continue
-            pred = model.predict(test)
-            out.append(
-                pd.DataFrame(
-                    {
-                        "village_id": test["village_id"].to_numpy(),
-                        "township_id": test["township_id"].to_numpy(),
-                        "period_start": t,
-                        "model": name,
-                        "score": pred["score"].to_numpy(),
-                        "probability": pred["probability"].to_numpy(),
-                        "expected_weighted": pred["expected_weighted"].to_numpy(),
-                        "actual_weighted": test[LABEL_WEIGHTED].astype(float).to_numpy(),
-                        "actual_label": test[LABEL_HIGH].astype(bool).to_numpy(),
-                        "trained_through": trained_through[name],
-                    }
-                )
-            )
+    step = max(1, cfg.retrain_every)
+    groups = [ts[k:k + step] for k in range(0, len(ts), step)]
+    found: dict[tuple[object, str], pd.DataFrame] = {}
+    done = 0
+
+    def collect(group: Sequence, frames: dict[tuple[object, str], pd.DataFrame]) -> None:
+        nonlocal done
+        found.update(frames)
+        done += len(group)
         if progress:
-            progress(i + 1, len(ts), t)
+            progress(done, len(ts), group[-1])
+
+    workers = min(max(1, cfg.workers), len(groups))
+    if workers == 1:
+        for group in groups:
+            collect(group, _group_predictions(panel, factories, cfg, group))
+    else:
+        with single_threaded_fits(), ThreadPoolExecutor(workers, thread_name_prefix="backtest") as pool:
+            futures = {pool.submit(_group_predictions, panel, factories, cfg, g): g for g in groups}
+            for future in as_completed(futures):
+                collect(futures[future], future.result())
+    out = [found[(t, name)] for t in ts for name in factories if (t, name) in found]
     if not out:
         raise BacktestError("no model could be trained at any backtest origin")
     return pd.concat(out, ignore_index=True)

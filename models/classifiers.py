@@ -10,7 +10,9 @@ registry stores with joblib.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +34,28 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+# Set while several fits run at once in threads (models.backtest): each then keeps to one
+# OpenMP/BLAS thread, set once for the process, since the limits are process-wide.
+_FITS_IN_THREADS = threading.Event()
+
+
+@contextmanager
+def single_threaded_fits() -> Iterator[None]:
+    """One OpenMP/BLAS thread per fit while fits run in parallel threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        _FITS_IN_THREADS.set()
+        try:
+            yield
+        finally:
+            _FITS_IN_THREADS.clear()
+
+
 def _threads(params: dict[str, Any]) -> Any:
     """Cap OpenMP/BLAS threads: on a busy shared machine the tree fits spin-wait badly otherwise."""
+    if _FITS_IN_THREADS.is_set():
+        return nullcontext()
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=int(params.get("threads", 1)))

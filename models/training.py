@@ -30,6 +30,7 @@ from models import registry
 from models.backtest import (
     BacktestConfig,
     choose_champion,
+    fit_workers,
     metrics_table,
     recent_mean,
     run_backtest,
@@ -111,7 +112,10 @@ class BacktestInputs:
            last: date) -> BacktestInputs:
         """From table versions read BEFORE the panel (a concurrent write then makes the record
         older than the rows read, so the next train recomputes: never the other way round)."""
-        settings = json.dumps({k: conf.get(k) for k in BACKTEST_SETTINGS}, sort_keys=True, default=str)
+        chosen = {k: conf.get(k) for k in BACKTEST_SETTINGS}
+        # How many fits run at once does not change a prediction (models.backtest.run_backtest).
+        chosen["backtest"] = {k: v for k, v in (chosen.get("backtest") or {}).items() if k != "workers"}
+        settings = json.dumps(chosen, sort_keys=True, default=str)
         code = hashlib.sha256()
         for name in BACKTEST_CODE:  # the source as imported (a file, or a zip under --py-files)
             code.update(inspect.getsource(importlib.import_module(f"models.{name}")).encode())
@@ -162,6 +166,7 @@ def backtest_config(conf: Mapping[str, Any]) -> BacktestConfig:
         warmup_periods=int(bt["warmup_periods"]), retrain_every=int(bt["retrain_every"]),
         max_origins=int(bt["max_origins"]) if bt.get("max_origins") else None,
         calibration_periods=int(cl["calibration_periods"]), random_state=int(cl.get("random_state", 0)),
+        workers=fit_workers(bt.get("workers")),
     )
 
 

@@ -98,3 +98,29 @@ def test_challenger_replaces_the_champion_only_when_better():
     tie = pd.Series({"hgb": 0.70, "logistic": 0.70})
     assert choose_champion(tie, "logistic")[0] == "logistic"
     assert choose_champion(scores, "retired_model")[0] == "hgb"
+
+
+def test_refit_groups_in_threads_give_the_serial_predictions(panel):
+    from models.backtest import fit_workers
+
+    inputs = ["hist_prev"]
+    factories = {
+        "prev": lambda: RiskModel.baseline(BaselineSpec("prev", (("hist_prev", 1.0),))),
+        "logistic": lambda: RiskModel.classifier("logistic", "logistic", inputs, {"C": 0.5}),
+        "hgb": lambda: RiskModel.classifier("hgb", "hgb", inputs, {"max_iter": 20, "min_samples_leaf": 5}),
+    }
+    serial = run_backtest(panel, factories, BacktestConfig(warmup_periods=12, retrain_every=2,
+                                                           calibration_periods=3, workers=1))
+    seen: list[tuple[int, int]] = []
+    threaded = run_backtest(panel, factories, BacktestConfig(warmup_periods=12, retrain_every=2,
+                                                             calibration_periods=3, workers=3),
+                            progress=lambda i, n, t: seen.append((i, n)))
+    pd.testing.assert_frame_equal(threaded, serial)  # same rows, same order, same values
+    assert list(serial["model"].unique()) == ["prev", "logistic", "hgb"]
+    # three refit groups of origins (2, 2, 1), in whatever order they finish: progress counts
+    # the origins done, once per group, up to all five
+    assert len(seen) == 3 and seen[-1] == (5, 5) and seen[0][0] in (1, 2)
+    assert [i for i, _ in seen] == sorted({i for i, _ in seen})
+    assert fit_workers(None) >= 1 and fit_workers("auto") >= 1 and fit_workers(2) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        fit_workers(0)
