@@ -104,6 +104,9 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
         for msg in result.messages:
             ctx.log.warning("%s: %s", source, msg)
         summary.sources.append(result)
+    if loader.pending_log:
+        with ctx.stage("write the file manifest ops.ingest_log") as st:
+            st.done(rows=loader.flush_log(), detail="one commit for every source of the run")
     summary.data_docs = loader.finish()
     return summary
 
@@ -145,7 +148,8 @@ def load_specs() -> dict[str, Any]:
 
 class SourceLoader:
     """Loads one source's new files: everything is computed and checked first, then written
-    (changed periods, silver, bronze, quarantine, and last the manifest ops.ingest_log)."""
+    (changed periods, silver, bronze, quarantine); the manifest rows of every source go to
+    ops.ingest_log in one commit at the end of the run (flush_log)."""
 
     def __init__(self, ctx: RunContext, conf: dict[str, Any], now: datetime, use_gx: bool) -> None:
         from conf import load_yaml
@@ -160,6 +164,8 @@ class SourceLoader:
         self.grain = str(sec.get("period", "month"))
         self.use_gx = use_gx
         self._validator = None
+        # Manifest rows of every source, written in one commit when the run ends (flush_log).
+        self.pending_log: list[dict] = []
         self._zone_checked = False
 
     def _spark(self) -> Any:
@@ -318,15 +324,27 @@ class SourceLoader:
         return []
 
     def _write_log(self, rows: list[dict]) -> None:
+        """Keep a source's manifest rows for the run's one manifest commit (flush_log)."""
+        self.pending_log.extend(rows)
+
+    def flush_log(self) -> int:
+        """Append the run's manifest rows to ops.ingest_log in one Delta commit; the rows written.
+
+        It comes after every source's data: a run stopped before it leaves those files out of
+        the manifest, and the next run loads them again without doubling anything (silver
+        MERGE keeps the newer version, the bronze and quarantine rows of the same (file, hash)
+        are replaced, changed periods are recorded again)."""
         from features.landing import tables
 
+        rows, self.pending_log = self.pending_log, []
         if not rows:
-            return
+            return 0
         lh, spark = self.ctx.lakehouse, self.ctx.spark
         lh.create(spark, "ops.ingest_log", tables.INGEST_LOG, comment="file manifest: one row per file and run",
                   constraints=tables.INGEST_LOG_CHECKS)
         df = spark.createDataFrame(rows, tables.INGEST_LOG)
         df.write.format("delta").mode("append").save(lh.path("ops.ingest_log"))
+        return len(rows)
 
     def _append_files(self, name: str, df: DataFrame, schema: Any, files: list[Any], file_col: str,
                       hash_col: str, comment: str, constraints: dict | None = None) -> None:

@@ -374,7 +374,10 @@ def test_a_source_stopped_by_an_error_leaves_the_other_sources_loaded(ictx, land
 
     monkeypatch.setattr(B, "to_bronze", broken)
     sources = ["villages", "population", "organizations"]
+    before = delta_commits(lh)
     summary = ingest(ctx, landing, sources=sources, ingest_time=NOW, great_expectations=False)
+    # The manifest of every source of the run is one commit (after the table's creation).
+    assert delta_commits(lh)["ops.ingest_log"] - before.get("ops.ingest_log", 0) == 2
     by = {s.source: s for s in summary.sources}
     assert summary.failed_sources == ["population"]
     assert by["population"].messages == [
