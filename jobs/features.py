@@ -159,6 +159,11 @@ _TABLE_COMMENTS = {
 }
 
 
+def _inputs_property(digest: str, features_version: int | None, governance_version: int | None) -> str:
+    """The PROP_INPUTS value: the inputs' digest and the versions of both output tables."""
+    return f"{digest};{FEATURES_TABLE}@{features_version};{GOVERNANCE_TABLE}@{governance_version}"
+
+
 def build_features(
     ctx: RunContext, as_of: date | None = None, full_rebuild: bool = False
 ) -> FeatureRunSummary | None:
@@ -176,9 +181,14 @@ def build_features(
     if full_rebuild:
         ctx.log.info("features: --full-rebuild: every period (inputs %s)", inputs_record.described())
     elif table_version(ctx, GOVERNANCE_TABLE) is not None:
+        # A property outlives its commit: it holds only while both tables are at the versions
+        # that run left (any later write, by anyone, makes the stage run).
+        expected = _inputs_property(inputs_record.digest, table_version(ctx, FEATURES_TABLE),
+                                    table_version(ctx, GOVERNANCE_TABLE))
         recorded = table_properties(ctx, FEATURES_TABLE).get(PROP_INPUTS)
-        if decide(ctx, inputs_record, [{"inputs": recorded, "run_id": "recorded in its properties"}],
-                  [FEATURES_TABLE]) is not None:
+        record = {"inputs": inputs_record.digest if recorded == expected else None,
+                  "run_id": "recorded in its properties"}
+        if decide(ctx, inputs_record, [record], [FEATURES_TABLE]) is not None:
             return None
     spark, lh, settings = ctx.spark, ctx.lakehouse, ctx.settings
     grain = str(settings.get("period", "month"))
@@ -248,7 +258,9 @@ def build_features(
     # A run that changed nothing leaves the table's version alone (no properties commit); a
     # commit that happens anyway records the inputs, so the next run on them reads nothing.
     if lh.exists(spark, FEATURES_TABLE) and (periods or any(state.get(k) != v for k, v in props.items())):
-        props[PROP_INPUTS] = inputs_record.digest
+        # This ALTER is the features table's next version; the governance index was just written.
+        props[PROP_INPUTS] = _inputs_property(inputs_record.digest, lh.version(spark, FEATURES_TABLE) + 1,
+                                              lh.version(spark, GOVERNANCE_TABLE))
         listed = ", ".join(f"'{k}' = '{v}'" for k, v in props.items())
         spark.sql(f"ALTER TABLE delta.`{lh.path(FEATURES_TABLE)}` SET TBLPROPERTIES ({listed})")
     for name in (FEATURES_TABLE, GOVERNANCE_TABLE):

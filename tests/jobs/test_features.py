@@ -103,6 +103,9 @@ def test_point_in_time_and_incremental_equals_full_rebuild(ctx):
     assert idle.periods == []
     assert build_features(ctx, as_of=date(2024, 5, 1)) is None
     assert [lh.version(spark, t) for t in ("gold.village_features", "gold.governance_index")] == versions
+    # Any later commit to an output, by anyone, and the record no longer holds: the run reads.
+    spark.sql(f"ALTER TABLE delta.`{lh.path('gold.governance_index')}` SET TBLPROPERTIES ('note' = 'x')")
+    assert build_features(ctx, as_of=date(2024, 5, 1)).periods == []
 
     # every column carries its data-dictionary comment, and docs/features.md lists it
     docs = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text(encoding="utf-8")
