@@ -122,13 +122,11 @@ def manifest_rows(ctx: RunContext) -> list[dict[str, Any]]:
     starts a Spark session. Other roots (hdfs://, s3a://, ...) are read with Spark."""
     from features.landing import tables
 
-    local = ctx.lakehouse.local_path("ops.ingest_log")
+    local = ctx.lakehouse.local_delta("ops.ingest_log")
+    if local is False:
+        return []
     if local is not None:
-        from deltalake import DeltaTable
-
-        if not (local / "_delta_log").is_dir():
-            return []
-        return DeltaTable(str(local)).to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
+        return local.to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
     log = read_or_empty(ctx, "ops.ingest_log", tables.INGEST_LOG)
     return [r.asDict() for r in log.select(*MANIFEST_COLUMNS).collect()]
 

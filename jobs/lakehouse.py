@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -58,6 +59,20 @@ class Lakehouse:
         if "://" in path and not path.startswith("file:"):
             return None
         return Path(path.removeprefix("file:"))
+
+    def local_delta(self, name: str, without_files: bool = False) -> Any:
+        """A delta-rs handle on a table of a lakehouse on local disk, so small reads need no
+        Spark session; None for other roots (read them with Spark) and False when the table
+        does not exist. `without_files` skips loading the file list (versions, history,
+        properties only)."""
+        local = self.local_path(name)
+        if local is None:
+            return None
+        if not (local / "_delta_log").is_dir():
+            return False
+        from deltalake import DeltaTable as RustDeltaTable
+
+        return RustDeltaTable(str(local), without_files=without_files)
 
     def exists(self, spark: SparkSession, name: str) -> bool:
         return DeltaTable.isDeltaTable(spark, self.path(name))

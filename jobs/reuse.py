@@ -82,14 +82,10 @@ class StageInputs:
 
 def table_version(ctx: RunContext, name: str) -> int | None:
     """Latest Delta version of a table (None: absent); delta-rs on a local lakehouse."""
-    local = ctx.lakehouse.local_path(name)
+    local = ctx.lakehouse.local_delta(name, without_files=True)
     if local is None:
         return ctx.lakehouse.version(ctx.spark, name)
-    if not (local / "_delta_log").is_dir():
-        return None
-    from deltalake import DeltaTable
-
-    return int(DeltaTable(str(local), without_files=True).version())
+    return int(local.version()) if local is not False else None
 
 
 def stage_inputs(ctx: RunContext, stage: str, tables: Iterable[str], **arguments: Any) -> StageInputs:
@@ -116,33 +112,25 @@ def _parse(user_metadata: str | None) -> dict[str, Any]:
 
 def last_commit_record(ctx: RunContext, name: str) -> dict[str, Any]:
     """This module's record in the table's latest commit ({} when absent or written otherwise)."""
-    local = ctx.lakehouse.local_path(name)
+    local = ctx.lakehouse.local_delta(name, without_files=True)
     if local is None:
         if not ctx.lakehouse.exists(ctx.spark, name):
             return {}
         row = ctx.lakehouse.delta(ctx.spark, name).history(1).select("userMetadata").first()
         return _parse(row["userMetadata"] if row else None)
-    if not (local / "_delta_log").is_dir():
-        return {}
-    from deltalake import DeltaTable
-
-    history = DeltaTable(str(local), without_files=True).history(1)
+    history = local.history(1) if local is not False else []
     return _parse(history[0].get("userMetadata") if history else None)
 
 
 def table_properties(ctx: RunContext, name: str) -> dict[str, str]:
     """The table's properties ({} when absent); delta-rs on a local lakehouse."""
-    local = ctx.lakehouse.local_path(name)
+    local = ctx.lakehouse.local_delta(name, without_files=True)
     if local is None:
         if not ctx.lakehouse.exists(ctx.spark, name):
             return {}
         row = ctx.lakehouse.delta(ctx.spark, name).detail().select("properties").first()
         return dict(row["properties"] or {}) if row else {}
-    if not (local / "_delta_log").is_dir():
-        return {}
-    from deltalake import DeltaTable
-
-    return dict(DeltaTable(str(local), without_files=True).metadata().configuration)
+    return dict(local.metadata().configuration) if local is not False else {}
 
 
 def current_outputs(ctx: RunContext, inputs: StageInputs, outputs: Sequence[str],

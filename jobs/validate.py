@@ -50,24 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _local_table(ctx: RunContext, name: str) -> Any:
-    """A delta-rs handle on a table of a lakehouse on local disk; None for other roots (read
-    with Spark) and False when the table does not exist. The gate then runs without Spark:
-    it reads a small manifest and row counts from the Parquet footers."""
-    local = ctx.lakehouse.local_path(name)
-    if local is None:
-        return None
-    if not (local / "_delta_log").is_dir():
-        return False
-    from deltalake import DeltaTable
-
-    return DeltaTable(str(local))
-
-
 def _logged(ctx: RunContext) -> list[dict[str, Any]]:
     """This run's rows of ops.ingest_log (source, status and row counts)."""
     columns = ["source", "status", "rows_accepted", "rows_quarantined"]
-    table = _local_table(ctx, "ops.ingest_log")
+    table = ctx.lakehouse.local_delta("ops.ingest_log")
     if table is False:
         return []
     if table is not None:
@@ -87,7 +73,7 @@ def _logged(ctx: RunContext) -> list[dict[str, Any]]:
 def _count(ctx: RunContext, name: str, since: datetime | None = None) -> int | None:
     """Rows of a table (None when it does not exist); with `since`, rows reported at or after
     that instant."""
-    table = _local_table(ctx, name)
+    table = ctx.lakehouse.local_delta(name)
     if table is False:
         return None
     if table is not None:
