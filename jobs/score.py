@@ -40,8 +40,9 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     from jobs.reuse import current_outputs, stage_inputs
     from jobs.train import resolve_as_of
     from models import registry
-    from models.panel import build_panel, pandas_frame, spark_frame, villages_frame
+    from models.panel import build_panel, pandas_frame, villages_frame
     from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
+    from models.training import write_overwrite
 
     inputs = stage_inputs(ctx, "score", INPUTS, as_of=as_of)
     if current_outputs(ctx, inputs, (RISK, AUDIT), force) is not None:
@@ -71,12 +72,9 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         # One Spark job computes the rows (history windows, model, ranks); they are written
         # from the driver and reused by the audit and the caller, never read back.
         risk_rows = pandas_frame(risk.select(*[f.name for f in RISK_SCHEMA.fields]))
-        lh.create(spark, RISK, RISK_SCHEMA, comment="Village risk for the next period (champion model)")
-        (
-            spark_frame(spark, risk_rows, RISK_SCHEMA).write.format("delta").mode("overwrite")
-            .option("replaceWhere", f"period_start = DATE'{predicted.isoformat()}'")
-            .option("userMetadata", meta).save(lh.path(RISK))
-        )
+        write_overwrite(spark, lh, RISK, risk_rows, RISK_SCHEMA,
+                        "Village risk for the next period (champion model)", user_metadata=meta,
+                        replace_where=f"period_start = DATE'{predicted.isoformat()}'")
         st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
         audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows, meta)
@@ -95,6 +93,7 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
     from models.panel import pandas_frame, spark_frame
     from models.scoring import RISK_SCHEMA
+    from models.training import write_overwrite
 
     spark, lh = ctx.spark, ctx.lakehouse
     scored = spark_frame(spark, risk_rows, RISK_SCHEMA).select(
@@ -113,12 +112,8 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     # Collected once (a few rows per township and period) and written from the driver, so the
     # row count needs no read of the table back.
     audit_rows = pandas_frame(audit)
-    lh.create(spark, AUDIT, AUDIT_SCHEMA, comment="Per township: flag rate vs actual high-risk rate, recall")
-    writer = spark_frame(spark, audit_rows, AUDIT_SCHEMA).write.format("delta").mode("overwrite")
-    if user_metadata is not None:
-        writer = writer.option("userMetadata", user_metadata)
-    writer.save(lh.path(AUDIT))
-    return len(audit_rows)
+    return write_overwrite(spark, lh, AUDIT, audit_rows, AUDIT_SCHEMA,
+                           "Per township: flag rate vs actual high-risk rate, recall", user_metadata)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
