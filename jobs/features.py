@@ -180,11 +180,11 @@ def build_features(
     inputs_record = stage_inputs(ctx, "features", INPUTS, as_of=as_of)
     if full_rebuild:
         ctx.log.info("features: --full-rebuild: every period (inputs %s)", inputs_record.described())
-    elif table_version(ctx, GOVERNANCE_TABLE) is not None:
+    elif (governance_version := table_version(ctx, GOVERNANCE_TABLE)) is not None:
         # A property outlives its commit: it holds only while both tables are at the versions
         # that run left (any later write, by anyone, makes the stage run).
         expected = _inputs_property(inputs_record.digest, table_version(ctx, FEATURES_TABLE),
-                                    table_version(ctx, GOVERNANCE_TABLE))
+                                    governance_version)
         recorded = table_properties(ctx, FEATURES_TABLE).get(PROP_INPUTS)
         record = {"inputs": inputs_record.digest if recorded == expected else None,
                   "run_id": "recorded in its properties"}
