@@ -16,7 +16,7 @@ PROFILE ?= local
 # one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup jars demo test test-airflow-e2e lint format airflow clean benchmark
+.PHONY: help setup jars demo test test-env test-airflow-e2e lint format airflow clean benchmark
 .PHONY: benchmark-pipeline benchmark-pipeline-table spark-cluster spark-cluster-stop test-cluster
 
 help:
@@ -52,7 +52,13 @@ demo: setup
 	$(BIN)/rural-risk generate --out $(LANDING) --villages $(VILLAGES) --years $(YEARS) --seed $(SEED) --overwrite
 	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) pipeline --landing $(LANDING) --top 10
 
-test: setup airflow browser
+# The suite's three environments do not depend on each other: the project's (pip, Delta jars,
+# class archive), Airflow's (pip) and Chromium are set up side by side, each target's output
+# printed whole when it ends (-O).
+test-env:
+	@$(MAKE) --no-print-directory -j3 -O setup airflow browser
+
+test: test-env
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
 
