@@ -21,7 +21,7 @@ TEST_WORKERS ?= 2
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
-	@echo "make test   - set up (project and Airflow environments), lint, run every test (TEST_WORKERS=2 pytest workers)"
+	@echo "make test   - set up (project, Airflow and browser environments side by side), lint, run every test (TEST_WORKERS=2 pytest workers)"
 	@echo "make setup  - create $(VENV), install the project (editable) and fetch the Delta jars"
 	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
 	@echo "make browser- install headless Chromium (Debian) for the report tests"
