@@ -82,3 +82,26 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
     index = validator.build_docs()
     assert index is not None and "silver.incidents" in (tmp_path / "docs" / "index.html").read_text()
     checked.unpersist()
+
+
+def test_default_bounding_box_takes_the_reference_county():
+    """M county (Yangquan, Shanxi: about 37.6-38.2 N, 113.1-114.0 E) and the generator's
+    area (around 34.2 N, 113.6 E) lie inside conf/ingest.yaml's default box; with the
+    default box, the reference county's villages would otherwise all be out_of_range."""
+    bbox = load_yaml("ingest.yaml")["bounding_box"]
+    for lon, lat in ((113.1, 37.6), (114.0, 38.2), (113.58, 37.86), (113.6, 34.2)):
+        assert bbox["lon_min"] <= lon <= bbox["lon_max"] and bbox["lat_min"] <= lat <= bbox["lat_max"], (lon, lat)
+
+
+def test_coordinates_of_the_reference_county_pass_and_beyond_the_box_fail(spark):
+    spec = parse_spec("incidents", load_yaml("expectations/incidents.yaml"))
+    bbox = load_yaml("ingest.yaml")["bounding_box"]
+    ok = {"incident_id": "Y1", "reported_at": "2024-03-01 10:00:00", "village_id": "V1", "category": "theft",
+          "severity": "2", "status": "open", "updated_at": "2024-03-01 10:00:00",
+          "longitude": "113.58", "latitude": "37.86"}
+    rows = [ok, {**ok, "incident_id": "Y2", "latitude": str(bbox["lat_max"] + 0.5)}]
+    villages = spark.createDataFrame([("V1", 113.58, 37.86)], "village_id string, longitude double, latitude double")
+    checked, _ = check_rows(bronze(spark, rows), spec, load_yaml("codes.yaml"), bbox, villages, 3.0, NOW,
+                            ["reporter_name", "reporter_phone", "reporter_id_number"])
+    reasons = {r["incident_id"]: list(r["_reasons"]) for r in checked.collect()}
+    assert reasons == {"Y1": [], "Y2": ["out_of_range:latitude"]}
