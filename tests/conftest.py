@@ -1,4 +1,4 @@
-"""One SparkSession for the whole suite (Delta, 4 shuffle partitions, UI off), temp lakehouses
+"""One SparkSession for the whole suite (Delta, 1 shuffle partition, UI off), temp lakehouses
 and the generated county run once (county_fixture.py).
 
 `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`), each with

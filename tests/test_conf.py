@@ -11,7 +11,7 @@ from conf import ConfigError, load_settings
 def test_profile_overrides_base_and_keeps_the_rest():
     settings = load_settings("test")
     assert settings["spark.master"] == "local[2]"
-    assert settings["spark.conf"]["spark.sql.shuffle.partitions"] == "4"
+    assert settings["spark.conf"]["spark.sql.shuffle.partitions"] == "1"
     # untouched base values survive the merge
     assert settings["spark.conf"]["spark.ui.enabled"] == "false"
     assert settings.timezone == "Asia/Shanghai"
@@ -38,7 +38,7 @@ def test_env_adds_spark_settings_and_names_a_bad_item(monkeypatch):
     monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.eventLog.enabled=true, spark.eventLog.dir=/tmp/ev")
     conf = load_settings("test")["spark.conf"]
     assert conf["spark.eventLog.enabled"] == "true" and conf["spark.eventLog.dir"] == "/tmp/ev"
-    assert conf["spark.sql.shuffle.partitions"] == "4"  # the profile's own settings stay
+    assert conf["spark.sql.shuffle.partitions"] == "1"  # the profile's own settings stay
     monkeypatch.setenv("RURAL_RISK_SPARK_CONF", "spark.eventLog.enabled")
     with pytest.raises(ConfigError, match="'spark.eventLog.enabled' is not key=value"):
         load_settings("test")

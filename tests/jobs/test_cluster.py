@@ -9,7 +9,7 @@ session, shared with tests/test_pipeline_e2e.py, and before the cluster starts),
 tables, read with delta-rs, must hold the same rows once the run's own columns (run id, write
 times) are dropped. The cluster run keeps every setting of the cluster profile but its
 partition counts (SMALL_SHUFFLES): still 8 shuffle partitions with adaptive execution against
-the test profile's 4 without. The cluster is stopped as soon as its run ends, also when it
+the test profile's 1 without. The cluster is stopped as soon as its run ends, also when it
 fails.
 
 On a shared machine run it holding one Spark slot: `spark-slot .venv/bin/pytest tests/jobs/test_cluster.py`.
