@@ -92,9 +92,17 @@ def build_suite(spec: TableSpec, checks: list[str], codes: Mapping[str, Any],
 
 
 class Validator:
-    """An ephemeral GX context with a Spark dataframe data source and a Data Docs site."""
+    """An ephemeral GX context with a Spark and a pandas dataframe data source and a Data Docs
+    site.
 
-    def __init__(self, docs_dir: str | Path | None) -> None:
+    A batch of at most `pandas_max_rows` rows is validated on pandas: the columns the suite
+    reads are collected once from the cached Spark frame, and GX computes every metric in
+    the driver's memory. On Spark, GX plans and runs a query or two per expectation, which on
+    a small batch costs seconds of planning for milliseconds of work. Larger batches stay on
+    Spark. The suite, the expectations and their verdicts are the same on both engines
+    (tests/features/test_quality.py runs one batch through both)."""
+
+    def __init__(self, docs_dir: str | Path | None, pandas_max_rows: int = 0) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -112,19 +120,29 @@ class Validator:
                 },
             )
         self.datasource = self.context.data_sources.add_spark(name="landing_batches")
+        self.pandas = self.context.data_sources.add_pandas(name="small_landing_batches")
+        self.pandas_max_rows = int(pandas_max_rows)
 
     def validate(self, df: DataFrame, spec: TableSpec, checks: list[str], codes: Mapping[str, Any],
-                 bbox: Mapping[str, float], mostly: float, run_name: str) -> BatchValidation:
+                 bbox: Mapping[str, float], mostly: float, run_name: str,
+                 rows: int | None = None) -> BatchValidation:
+        """Run the suite of `checks` on the typed batch `df` (cached); `rows` is its row count
+        when known, which picks the engine (pandas up to `pandas_max_rows`, else Spark)."""
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
 
-        asset = self.datasource.add_dataframe_asset(name=spec.source)
-        batch_def = asset.add_batch_definition_whole_dataframe(f"{spec.source}_batch")
         suite = self.context.suites.add(build_suite(spec, checks, codes, bbox, mostly))
+        data: Any = df
+        source = self.datasource
+        if rows is not None and rows <= self.pandas_max_rows:
+            data = df.select(*sorted({e.column for e in suite.expectations})).toPandas()
+            source = self.pandas
+        asset = source.add_dataframe_asset(name=spec.source)
+        batch_def = asset.add_batch_definition_whole_dataframe(f"{spec.source}_batch")
         vd = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{spec.table} batch", data=batch_def, suite=suite)
         )
-        result = vd.run(batch_parameters={"dataframe": df}, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0},
+        result = vd.run(batch_parameters={"dataframe": data}, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0},
                         run_id=RunIdentifier(run_name=run_name))
         out = BatchValidation(suite=spec.table, success=bool(result.success),
                               evaluated=int(result.statistics.get("evaluated_expectations", 0)))

@@ -191,7 +191,8 @@ class SourceLoader:
 
             # The project's session (Delta jars, extension, catalog) exists already (made in
             # __init__): GX must not start a session of its own without Delta.
-            self._validator = Validator(self.conf["quality"].get("data_docs_dir"))
+            self._validator = Validator(self.conf["quality"].get("data_docs_dir"),
+                                        int(self.conf["quality"]["pandas_max_rows"]))
         return self._validator
 
     def finish(self) -> str | None:
@@ -309,12 +310,12 @@ class SourceLoader:
 
         bf = self.conf["batch_failure"]
         mostly = 1.0 - float(bf["max_bad_share"])
+        rows = sum(c["rows_read"] for c in counts.values())
         result = self.validator.validate(checked, spec, checks, self.codes, self.conf["bounding_box"],
-                                         mostly, run_name=self.ctx.run_id)
+                                         mostly, run_name=self.ctx.run_id, rows=rows)
         diff = agreement(result, flagged)
         if diff:
             out.messages.append("Great Expectations and the row checks disagree: " + "; ".join(diff))
-        rows = sum(c["rows_read"] for c in counts.values())
         over = result.over_share(float(bf["max_bad_share"]))
         if over and rows >= int(bf["min_rows"]):
             return [f"suite {result.suite} failed on the batch: {', '.join(over)} flag more than "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from pyspark.sql import functions as F
 
 from conf import load_yaml
@@ -25,7 +26,10 @@ def bronze(spark, rows):
     return spark.createDataFrame(data, schema)
 
 
-def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
+# Each batch through both of GX's engines: Spark (pandas_max_rows 0, or the row count not
+# given) and pandas (a batch of 5 rows, at most 10 on pandas). Same verdicts, same counts.
+@pytest.mark.parametrize("pandas_max_rows, batch_rows, engine", [(0, 5, "spark"), (10, None, "spark"), (10, 5, "pandas")])
+def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path, pandas_max_rows, batch_rows, engine):
     from features.quality import Validator, agreement, build_suite
 
     spec = parse_spec("incidents", load_yaml("expectations/incidents.yaml"))
@@ -52,10 +56,13 @@ def test_suite_from_conf_agrees_with_reason_columns(spark, tmp_path):
         "I4": ["inconsistent:occurred_after_reported", "unknown_village"],
         None: ["missing_required:incident_id", "out_of_range:longitude"],
     }
-    validator = Validator(tmp_path / "docs")  # GX needs its context before a suite is built
+    validator = Validator(tmp_path / "docs", pandas_max_rows)  # GX needs its context before a suite is built
     suite = build_suite(spec, checks, codes, bbox, mostly=0.5)
     assert len(suite.expectations) == len(checks)
-    result = validator.validate(checked, spec, checks, codes, bbox, mostly=0.5, run_name="test")
+    result = validator.validate(checked, spec, checks, codes, bbox, mostly=0.5, run_name="test", rows=batch_rows)
+    used = {"spark": validator.datasource, "pandas": validator.pandas}
+    assert {name: [a.name for a in ds.assets] for name, ds in used.items()} == {
+        e: (["incidents"] if e == engine else []) for e in used}
     accepted = checked.filter(F.size("_reasons") == 0).withColumn("_dup", F.lit(False))
     stats = {"f.csv": {"error": None, "error_kind": None, "rows_read": 5, "malformed": 0}}
     per_file, counts = batch_counts(stats, checked, accepted, checks)
