@@ -88,6 +88,7 @@ STATEMENT_NAMES = {
 }
 
 _RUN_SQL_ON_FILES = "spark.sql.runSQLOnFiles"
+READS_FILES = "reads files directly, not a lakehouse table"
 _SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -180,18 +181,18 @@ def _refusal(spark: Any, plan: Any, under_explain: bool = False) -> str | None:
         where = " under EXPLAIN" if under_explain else ""
         return f"{_statement(name)} ({name}){where} is not {ALLOWED_KINDS}"
     if name in TABLE_NODES:
-        parts = _strings(plan.multipartIdentifier())
-        if _is_file_read(parts):
-            return f"{_quoted(parts)} reads files directly, not a lakehouse table"
+        reason = _file_read_refusal(_strings(plan.multipartIdentifier()))
+        if reason:
+            return reason
     elif name in ("UnresolvedPathBasedDeltaTable", "UnresolvedPathBasedTable"):
-        return f"'{plan.path()}' is a path: it reads files directly, not a lakehouse table"
+        return f"'{plan.path()}' is a path: {READS_FILES}"
     elif name == "UnresolvedPathOrIdentifier":  # Delta's DESCRIBE DETAIL/HISTORY target
         if plan.path().isDefined():
-            return f"'{plan.path().get()}' is a path: it reads files directly, not a lakehouse table"
+            return f"'{plan.path().get()}' is a path: {READS_FILES}"
         ident = plan.tableIdentifier().get()
-        parts = [*(_strings_opt(ident.database())), ident.table()]
-        if _is_file_read(parts):
-            return f"{_quoted(parts)} reads files directly, not a lakehouse table"
+        reason = _file_read_refusal([*(_strings_opt(ident.database())), ident.table()])
+        if reason:
+            return reason
     elif name == "UnresolvedTableValuedFunction":
         fn = _strings(plan.name())
         if fn[-1].lower() not in SAFE_TABLE_FUNCTIONS or len(fn) > 1:
@@ -234,10 +235,13 @@ def _expression_refusal(plan: Any) -> str | None:
     return None
 
 
-def _is_file_read(parts: list[str]) -> bool:
-    """A name like parquet.`/etc/x` or spark_catalog.delta.`/p`: a qualifier that names a
-    data source (a short name, or a class name, which has dots) instead of a layer."""
-    return any(p.lower() in FILE_SOURCES or "." in p for p in parts[:-1])
+def _file_read_refusal(parts: list[str]) -> str | None:
+    """Why a table name reads files, or None. A name like parquet.`/etc/x` or
+    spark_catalog.delta.`/p` has a qualifier that names a data source (a short name, or a
+    class name, which has dots) instead of a layer."""
+    if any(p.lower() in FILE_SOURCES or "." in p for p in parts[:-1]):
+        return f"{_quoted(parts)} {READS_FILES}"
+    return None
 
 
 @contextmanager
