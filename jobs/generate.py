@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from jobs.arguments import iso_date
+from jobs.arguments import count, iso_date
 from jobs.context import RunContext
 
 HELP = "generate a synthetic county: all seven landing sources plus _truth/ (deterministic for a seed)"
@@ -14,8 +14,8 @@ HELP = "generate a synthetic county: all seven landing sources plus _truth/ (det
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="landing folder to create")
-    parser.add_argument("--villages", type=int, required=True, metavar="N", help="number of villages")
-    parser.add_argument("--years", type=int, required=True, metavar="Y", help="simulated years")
+    parser.add_argument("--villages", type=count(1), required=True, metavar="N", help="number of villages")
+    parser.add_argument("--years", type=count(1), required=True, metavar="Y", help="simulated years")
     parser.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
     parser.add_argument("--start", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="first simulated month (default from conf/generator.yaml: 2021-01-01)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jobs.arguments import add_as_of
+from jobs.arguments import add_as_of, count
 from jobs.context import RunContext
 
 HELP = "run ingest, features, train, score, allocate and report in order"
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--skip-train", action="store_true",
         help="score with the registered champion instead of backtesting and training again",
     )
-    parser.add_argument("--top", type=int, default=10, help="flagged villages to print at the end")
+    parser.add_argument("--top", type=count(1), default=10, help="flagged villages to print at the end")
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

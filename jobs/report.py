@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from jobs.arguments import add_force
+from jobs.arguments import add_force, count
 from jobs.context import RunContext
 
 HELP = "write the command-centre report (map, ranked villages, patrol plan, model and data quality)"
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default=None, metavar="DIR",
         help="reports folder (default: reports.dir of the settings); the page is DIR/<run_id>/index.html",
     )
-    parser.add_argument("--top", type=int, default=30, help="villages in the ranked table (flagged ones always)")
+    parser.add_argument("--top", type=count(1), default=30, help="villages in the ranked table (flagged ones always)")
     add_force(parser)
 
 

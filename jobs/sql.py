@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+from jobs.arguments import count
 from jobs.context import RunContext
 
 HELP = (
@@ -105,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one Spark SQL statement; tables are named layer.table. Without --allow-writes "
         "only SELECT (WITH, VALUES, TABLE), SHOW, DESCRIBE and EXPLAIN of lakehouse tables",
     )
-    parser.add_argument("--limit", type=int, default=50, help="rows to show (default 50; 0 = all)")
+    parser.add_argument("--limit", type=count(0), default=50, help="rows to show (default 50; 0 = all)")
     parser.add_argument(
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )

@@ -30,7 +30,11 @@ def test_global_options_work_before_and_after_the_command():
         (["nothing"], "invalid choice: 'nothing'"),
         (["sql"], "the following arguments are required: query"),
         (["--profile", "nope", "sql", "SELECT 1"], "unknown profile 'nope'"),
-        (["sql", "SELECT 1", "--limit", "many"], "invalid int value: 'many'"),
+        (["sql", "SELECT 1", "--limit", "many"], "--limit: expected a whole number, got 'many'"),
+        (["sql", "SELECT 1", "--limit", "-1"], "--limit: expected a whole number of at least 0, got -1"),
+        (["report", "--top", "-5"], "--top: expected a whole number of at least 1, got -5"),
+        (["pipeline", "--top", "0"], "--top: expected a whole number of at least 1, got 0"),
+        (["generate", "--villages", "0", "--years", "2"], "--villages: expected a whole number of at least 1, got 0"),
         (["score", "--as-of", "2023-13-01"], "--as-of: expected a date as YYYY-MM-DD, got '2023-13-01'"),
     ],
 )
