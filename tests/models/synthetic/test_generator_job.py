@@ -67,7 +67,6 @@ def test_refuses_a_non_empty_out_unless_overwrite(settings, tmp_path: Path) -> N
     (("--start", "2021-03-15"), "first day of a month"),
     (("--gb18030", "patrols"), "not a CSV source"),
     (("--dirty-rate", "0.9"), "between 0 and 0.5"),
-    (("--years", "0"), "at least 1"),
 ])
 def test_bad_options_are_one_clear_error(settings, tmp_path: Path, argv, message) -> None:
     base = {"--villages": "5", "--years": "1"}
@@ -75,6 +74,13 @@ def test_bad_options_are_one_clear_error(settings, tmp_path: Path, argv, message
     flat = [x for kv in base.items() for x in kv]
     with pytest.raises(ValueError, match=message):
         _run(settings, tmp_path, "--out", str(tmp_path / "o"), *flat)
+
+
+def test_a_count_below_one_is_refused_by_the_parser_in_one_line(capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        _args("--out", "o", "--villages", "5", "--years", "0")
+    assert stopped.value.code == 2
+    assert "argument --years: expected a whole number of at least 1, got 0" in capsys.readouterr().err
 
 
 def _id_ok(number: str) -> bool:
