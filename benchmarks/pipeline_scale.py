@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pipeline_scale: {stage}: {' '.join(cmd)}", file=sys.stderr)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         before = loadavg()
-        # The work folder is the working directory: Data Docs, spark-warehouse and the
-        # like land there, not in the checkout.
+        # The work folder is the working directory: Data Docs and the like land there,
+        # not in the checkout.
         m = run_sampled(cmd, cwd=work, env=env, log=logs / f"{stage}.log")
         rec = {
             "run_id": run_id, "villages": args.villages, "years": args.years, "stage": stage,

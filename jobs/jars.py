@@ -56,6 +56,8 @@ def _resolve_with_spark(packages: list[str], ivy: Path) -> list[Path]:
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
+    from jobs.spark import default_warehouse_dir
+
     shutil.rmtree(ivy / "jars", ignore_errors=True)
     try:
         spark = (
@@ -64,6 +66,7 @@ def _resolve_with_spark(packages: list[str], ivy: Path) -> list[Path]:
             .config("spark.jars.packages", ",".join(packages))
             .config("spark.jars.ivy", str(ivy))
             .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", default_warehouse_dir())
             .getOrCreate()
         )
     except PySparkRuntimeError:  # the JVM exits when a coordinate does not resolve

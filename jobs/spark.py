@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 
 from pyspark.sql import SparkSession
@@ -28,6 +29,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     # sets another one.
     conf.setdefault("spark.executorEnv.TZ", settings.timezone)
     conf.setdefault("spark.sql.catalogImplementation", "in-memory")
+    conf.setdefault("spark.sql.warehouse.dir", default_warehouse_dir())
     jars = ensure_jars(settings)
     conf["spark.jars"] = ",".join(str(j) for j in jars)
     log4j = f"-Dlog4j2.configurationFile=file:{CONF_DIR / 'log4j2.properties'}"
@@ -38,6 +40,14 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     if archive and "-XX:ArchiveClassesAtExit" not in conf["spark.driver.extraJavaOptions"]:
         conf["spark.driver.extraJavaOptions"] += f" {archive}"
     return conf
+
+
+def default_warehouse_dir() -> str:
+    """Where Spark may put its (always empty) managed-table warehouse: one folder per user under
+    the system's temporary directory, never `./spark-warehouse` in whatever directory the command
+    ran from. Every lakehouse table is an external Delta table at a path, so nothing is stored
+    there; a profile can set spark.sql.warehouse.dir to something else."""
+    return os.path.join(tempfile.gettempdir(), f"rural-risk-spark-warehouse-{os.getuid()}")
 
 
 def use_local_zone(zone: str) -> None:
