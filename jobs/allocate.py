@@ -22,11 +22,7 @@ INPUTS = ("gold.village_risk", "silver.villages", "gold.backtest_predictions", "
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "run date: plan the period after the last complete one "
-        "(default: the latest period in gold.village_risk)",
-    )
+    add_as_of(parser, "plans patrols for the period after the last complete one")
     parser.add_argument(
         "--skip-backtest", action="store_true",
         help="do not compare the plan with proportional and equal allocation on the backtest",
@@ -42,7 +38,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
 
 def target_rows(ctx: RunContext, risk: DataFrame, as_of: date | None) -> tuple[date, Any]:
     """(period, its gold.village_risk rows as pandas): the period after the last complete one
-    of the as-of date, else the latest scored period (found in the same query, as a scalar
+    of the as-of date, else (no as-of date and no incidents to derive one) the latest scored period (found in the same query, as a scalar
     subquery, not by a query of its own)."""
     from pyspark.sql import functions as F
 
@@ -120,9 +116,11 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
     meta = inputs.user_metadata(ctx.run_id)
     spark = ctx.spark
     rules = Rules.from_section(ctx.settings.section("allocation"))
+    from jobs.train import resolve_as_of
+
     risk = ctx.lakehouse.read(spark, "gold.village_risk")
     villages = _villages(ctx)
-    period, rows = target_rows(ctx, risk, as_of)
+    period, rows = target_rows(ctx, risk, resolve_as_of(ctx, as_of))
     with ctx.stage(f"allocate patrols for {period}") as st:
         plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules)
         where = f"period_start = DATE'{period.isoformat()}'"
@@ -139,14 +137,13 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
         "bound": alloc.bound, "solve_seconds": alloc.seconds,
     }
     if backtest:
-        # Without an as-of date the planned period is the latest scored one: its rows name the
-        # model version, so gold.village_risk need not be read again for it.
-        version = _latest_version(rows) if as_of is None else None
-        summary["comparison"] = compare_on_backtest(ctx, rules, villages, version, meta)
+        # The plan is compared on the backtest of the model that scored the planned period:
+        # its rows name it, so gold.village_risk need not be read again for it.
+        summary["comparison"] = compare_on_backtest(ctx, rules, villages, _model_version(rows), meta)
     return summary
 
 
-def _latest_version(rows: Any) -> str | None:
+def _model_version(rows: Any) -> str | None:
     versions = rows["model_version"].dropna()
     return str(versions.iloc[0]) if len(versions) else None
 
@@ -157,7 +154,8 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     """Plan vs proportional vs equal allocation over the champion's backtest periods.
 
     `villages` is silver.villages as pandas (None: the townships of gold.village_risk);
-    `version` the model_version of the latest scored period (None: read it)."""
+    `version` the model_version of the planned period's risk rows (None: that of the latest
+    scored period, read from gold.village_risk)."""
     from pyspark.sql import functions as F
 
     from models.allocation_plan import (

@@ -30,9 +30,23 @@ def count(minimum: int):
     return parse
 
 
-def add_as_of(parser: argparse.ArgumentParser, help: str) -> None:
-    """The run date every scheduled stage takes (Airflow passes its data interval's end)."""
-    parser.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD", help=help)
+# The one as-of rule: README states it in these words and every --as-of help ends with it
+# (tests/jobs/test_cli.py checks both).
+AS_OF_RULE = (
+    "The as-of date is the run date: a stage uses the periods that ended on or before it, "
+    "and a forecast or plan is for the period that follows the last of them. "
+    "Without --as-of it is the end of the latest period holding an incident report, "
+    "never later than today."
+)
+
+
+def add_as_of(parser: argparse.ArgumentParser, use: str) -> None:
+    """The run date every scheduled stage takes (Airflow passes its data interval's end);
+    `use` says in a few words what this stage does with it, the rule follows."""
+    parser.add_argument(
+        "--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
+        help=f"{use.rstrip('.')}. {AS_OF_RULE}",
+    )
 
 
 def add_force(parser: argparse.ArgumentParser) -> None:

@@ -20,10 +20,7 @@ HELP = "backtest every model (rolling origin) and write gold.backtest_prediction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "backtest on periods complete by this date (default: the latest period with features)",
-    )
+    add_as_of(parser, "backtests on the complete periods")
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

@@ -52,11 +52,7 @@ class FeatureRunSummary:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "run date: features and labels up to the last complete period before it "
-        "(default: the end of the latest period with an incident report)",
-    )
+    add_as_of(parser, "builds features and labels of the complete periods")
     parser.add_argument(
         "--full-rebuild", action="store_true",
         help="recompute every period instead of only those new or changed data touch",

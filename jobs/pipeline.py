@@ -13,11 +13,7 @@ HELP = "run ingest, features, train, score, allocate and report in order"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landing", required=True, metavar="DIR", help="landing zone folder")
-    add_as_of(
-        parser,
-        "run date: risk is scored for the period after the last complete one "
-        "(default: the day after the latest reported incident)",
-    )
+    add_as_of(parser, "every stage takes this date: risk and the plan are for the next period")
     parser.add_argument(
         "--skip-train", action="store_true",
         help="score with the registered champion instead of backtesting and training again",

@@ -21,10 +21,7 @@ class PromotionError(ValueError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "the training run's date (logged; the champion is the latest registered one)",
-    )
+    add_as_of(parser, "logged with the check; the champion is the latest registered one")
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

@@ -22,11 +22,7 @@ INPUTS = ("ops.model_registry", "gold.village_features", "silver.villages",
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "score the period after the last complete period of this date "
-        "(default: the period after the latest one with features)",
-    )
+    add_as_of(parser, "scores the period after the last complete one")
     add_force(parser)
 
 

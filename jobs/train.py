@@ -14,10 +14,7 @@ HELP = "backtest baselines and classifiers, write metrics, register the champion
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "train on periods complete by this date (default: the latest period with features)",
-    )
+    add_as_of(parser, "trains on the complete periods")
 
 
 def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:

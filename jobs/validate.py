@@ -40,10 +40,7 @@ class SourceStatus:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_as_of(
-        parser,
-        "the run's date: reports incidents reported on or after it (a backfill sees them)",
-    )
+    add_as_of(parser, "when given, also reports incidents reported on or after it (a backfill sees them)")
     parser.add_argument(
         "--require", action="append", default=None, metavar="SOURCE",
         help=f"a source whose silver table must hold rows (repeatable; default: {', '.join(REQUIRED)})",

@@ -47,3 +47,24 @@ def test_user_mistakes_give_one_line_and_nonzero_exit(argv, message):
     assert len(lines) == 1, proc.stderr
     assert message in lines[0]
     assert "Traceback" not in proc.stderr and "\tat " not in proc.stderr
+
+
+def test_one_as_of_rule_in_every_help_and_in_the_readme(capsys):
+    from pathlib import Path
+
+    from jobs.arguments import AS_OF_RULE
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    readme = flat((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8"))
+    assert AS_OF_RULE in readme
+    with_as_of = []
+    for name in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = flat(capsys.readouterr().out)
+        if "--as-of" in out:
+            with_as_of.append(name)
+            assert out.count(AS_OF_RULE) == 1, name
+    assert {"features", "train", "backtest", "score", "allocate", "pipeline"} <= set(with_as_of)
