@@ -16,12 +16,13 @@ PROFILE ?= local
 # one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup jars demo test test-env test-airflow-e2e lint format airflow clean benchmark
+.PHONY: help setup jars demo test test-fast test-env test-airflow-e2e lint format airflow clean benchmark
 .PHONY: benchmark-pipeline benchmark-pipeline-table spark-cluster spark-cluster-stop test-cluster
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
 	@echo "make test   - set up (project, Airflow and browser environments side by side), lint, run every test (TEST_WORKERS=2 pytest workers)"
+	@echo "make test-fast - the same without the Airflow end-to-end run (about 10 minutes less)"
 	@echo "make setup  - create $(VENV), install the project (editable) and fetch the Delta jars"
 	@echo "make airflow- create .venv-airflow with Airflow 3 and the Spark provider"
 	@echo "make browser- install headless Chromium (Debian) for the report tests"
@@ -61,6 +62,11 @@ test-env:
 test: test-env
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
+
+# Everything make test runs but the Airflow end-to-end run (tests marked airflow_e2e).
+test-fast: test-env
+	$(BIN)/ruff check .
+	$(BIN)/pytest tests -m "not airflow_e2e" $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
 
 # The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 18 spark-submits);
 # make test runs it too.
