@@ -37,6 +37,7 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     from jobs.train import resolve_as_of
     from models import registry
     from models.panel import build_panel, pandas_frame, villages_frame
+    from models.reasons import reason_labels
     from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
     from models.training import write_overwrite
 
@@ -59,7 +60,7 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         rows = panel.filter(F.col("period_start") == F.lit(last))
         scored = score_spark(
             rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]),
-            conf["reasons"].get("labels", []),
+            reason_labels(ctx.settings.section("features"), conf, grain),
         )
         # The flag count comes from the period's rows inside the rank window: no count first.
         ranked = rank_and_flag(scored, flag_share)

@@ -58,6 +58,17 @@ def history_columns(windows: Sequence[int]) -> list[str]:
     )
 
 
+def history_labels(windows: Sequence[int], unit: str) -> dict[str, str]:
+    """The history columns in a planner's words (reasons); `unit` is the period grain."""
+    return {
+        "hist_prev": f"incidents in the last {unit}",
+        **{f"hist_ma{w}": f"incidents per {unit} over the last {w} {unit}s" for w in windows},
+        "hist_ewm": f"recent incidents (the latest {unit}s weigh most)",
+        "hist_own_decayed": f"recent incidents (older {unit}s count less)",
+        "hist_nb_decayed": f"recent incidents in neighbouring villages (older {unit}s count less)",
+    }
+
+
 def period_index(col: str, grain: str) -> Column:
     """Consecutive integer per period (months or weeks since 1970), for range window frames."""
     check_grain(grain)

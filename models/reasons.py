@@ -3,46 +3,43 @@
 Attribution is model-agnostic and local: for each input j, the drop in the model's margin
 (logit, or log count for baselines) when the village's value of j is replaced by the mean of
 its township in the same period. The largest positive drops are the drivers; each is put in
-words by the first template in conf/models.yaml whose pattern matches the input's name.
+words by the first template in conf/models.yaml whose pattern matches the input's name, with
+the input's label from the data dictionary (`reason_labels`), never the column name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from models.classifiers import RiskModel
 
-HIST_LABELS = {
-    "hist_prev": "incidents last period",
-    "hist_ewm": "recent incidents (weighted mean)",
-    "hist_own_decayed": "recent incidents (decayed count)",
-    "hist_nb_decayed": "neighbouring villages' recent incidents",
-}
-
 
 class ReasonTemplateError(ValueError):
     """A reason template has a bad pattern or placeholder."""
 
 
-def feature_label(name: str, labels: Sequence[Mapping[str, str]] = ()) -> str:
-    """The input's name in words: the first configured label pattern matching the whole name."""
-    for entry in labels:
-        m = re.fullmatch(entry["pattern"], name)
-        if m:
-            text = entry["text"]
-            for i, g in enumerate(m.groups(), 1):
-                text = text.replace(f"{{{i}}}", (g or "").replace("_", " "))
-            return text
-    if name in HIST_LABELS:
-        return HIST_LABELS[name]
-    m = re.fullmatch(r"hist_ma(\d+)", name)
-    if m:
-        return f"incidents per period over the last {m.group(1)} periods"
-    return name.replace("_", " ").strip()
+def feature_label(name: str, labels: Mapping[str, str]) -> str:
+    """The input in words, from `labels` (features.dictionary.feature_labels for the feature
+    table, models.baselines.history_labels for the history signals). An input neither names
+    (a column added outside the dictionary) is spelt out from its name as the last resort."""
+    label = labels.get(name)
+    if label:
+        return label
+    return re.sub(r"\s+", " ", name.replace("_", " ")).strip()
+
+
+def reason_labels(features_conf: Mapping[str, Any], models_conf: Mapping[str, Any], grain: str) -> dict[str, str]:
+    """Label of every input a model can use: the feature table's columns and the history signals."""
+    from features.dictionary import feature_labels
+    from models.baselines import history_labels
+
+    windows = [int(w) for w in models_conf["baselines"]["moving_average_windows"]]
+    return {**feature_labels(features_conf, grain), **history_labels(windows, grain)}
 
 
 def attributions(model: RiskModel, rows: pd.DataFrame, baseline: pd.DataFrame) -> np.ndarray:
@@ -73,11 +70,11 @@ def _change(value: float, base: float) -> tuple[str, str, str]:
 
 def render(
     name: str, value: float, base: float, templates: Sequence[Mapping[str, str]],
-    labels: Sequence[Mapping[str, str]] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     direction, pct, change = _change(value, base)
     fields = {
-        "label": feature_label(name, labels), "value": float(np.nan_to_num(value)),
+        "label": feature_label(name, labels or {}), "value": float(np.nan_to_num(value)),
         "baseline": float(np.nan_to_num(base)), "days": float(np.nan_to_num(value)),
         "direction": direction, "pct": pct, "change": change,
     }
@@ -98,7 +95,7 @@ def top_reasons(
     baseline: pd.DataFrame,
     templates: Sequence[Mapping[str, str]],
     n: int = 3,
-    labels: Sequence[Mapping[str, str]] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> list[list[str]]:
     """Up to n plain-word drivers per row, strongest first; only inputs that raise the risk."""
     contrib = attributions(model, rows, baseline)

@@ -54,7 +54,7 @@ RISK_SCHEMA = T.StructType(
 
 def score_pandas(
     model: RiskModel, rows: pd.DataFrame, templates: Sequence[Mapping[str, str]], n_reasons: int,
-    labels: Sequence[Mapping[str, str]] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Scores and reasons of one township's rows (plain pandas: the same code the UDF runs)."""
     rows = rows.reset_index(drop=True)
@@ -83,13 +83,13 @@ def score_spark(
     model: RiskModel,
     templates: Sequence[Mapping[str, str]],
     n_reasons: int,
-    labels: Sequence[Mapping[str, str]] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> DataFrame:
     """Apply the model to every row of `panel` (one period) per township, with a broadcast model."""
     spark = panel.sparkSession
     bc = spark.sparkContext.broadcast(model)
     tmpl = [dict(t) for t in templates]
-    words = [dict(t) for t in labels]
+    words = dict(labels or {})
     cols = ["village_id", "township_id", "period_start", *model.features]
     inputs = panel.select(
         *[F.col(c).cast("double").alias(c) if c in model.features else F.col(c) for c in cols]

@@ -40,6 +40,9 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     assert risk["village_name"].notna().all() and (risk["expected_weighted_count"] >= 0).all()
     top = risk.iloc[0]
     assert 1 <= len(top["reasons"]) <= 3 and all(isinstance(r, str) and r for r in top["reasons"])
+    # reasons are words from the data dictionary, never a column name
+    written = [r for rs in risk["reasons"] for r in rs]
+    assert written and not [r for r in written if "_" in r]
 
     # the artifact reloads and reproduces the scores Spark wrote
     conf = mctx.settings.section("models")

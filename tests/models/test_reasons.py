@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.baselines import BaselineSpec
+from models.baselines import BaselineSpec, history_labels
 from models.classifiers import RiskModel
-from models.reasons import ReasonTemplateError, attributions, render, top_reasons, township_baseline
+from models.reasons import (
+    ReasonTemplateError,
+    attributions,
+    reason_labels,
+    render,
+    top_reasons,
+    township_baseline,
+)
 
 TEMPLATES = [
     {"pattern": "^hist_nb_", "text": "incidents in neighbouring villages {change}"},
@@ -41,29 +49,77 @@ def test_attribution_is_the_margin_drop_at_the_township_mean():
     contrib = attributions(model, rows, base)
     expected_a = [np.log1p(7) - np.log1p(2 + 4), np.log1p(7) - np.log1p(3 + 2)]
     assert contrib[0] == pytest.approx(expected_a)
-    reasons = top_reasons(model, rows, base, TEMPLATES, n=3)
+    reasons = top_reasons(model, rows, base, TEMPLATES, n=3, labels=history_labels([3], "month"))
     # village a: neighbours (8 vs 4: up 100%) push more than its own count (3 vs 2: up 50%)
     assert reasons[0] == [
         "incidents in neighbouring villages 100% above",
-        "recent incidents (decayed count) 50% above the township average",
+        "recent incidents (older months count less) 50% above the township average",
     ]
-    assert reasons[1] == ["recent incidents (decayed count) 50% above the township average"]
+    assert reasons[1] == ["recent incidents (older months count less) 50% above the township average"]
     assert reasons[2] == []  # nothing above its township's average raises c's risk
 
 
 def test_render_templates_and_edge_cases():
+    labels = {"hist_nb_decayed": "incidents nearby", "inc_fraud_6": "fraud incidents over the last 6 months"}
     assert render("days_since_patrol", 30.0, 5.0, TEMPLATES) == "no patrol for 30 days"
-    assert render("camera_per_km2", 0.5, 1.0, TEMPLATES) == "camera per km2 50% below the township average"
     assert render("hist_nb_decayed", 2.0, 0.0, TEMPLATES) == "incidents in neighbouring villages above"
-    labels = [
-        {"pattern": "inc_sev_1", "text": "severity-weighted incidents last month"},
-        {"pattern": "inc_([a-z]+)_(\\d+)", "text": "{1} incidents in the last {2} months"},
-    ]
     assert render("inc_fraud_6", 4.0, 1.0, TEMPLATES, labels) == (
-        "fraud incidents in the last 6 months 300% above the township average"
+        "fraud incidents over the last 6 months 300% above the township average"
     )
-    assert render("inc_sev_1", 1.0, 2.0, TEMPLATES, labels) == (
-        "severity-weighted incidents last month 50% below the township average"
-    )
+    # An input the dictionary does not name is spelt out from its name (last resort).
+    assert render("camera_per_km2", 0.5, 1.0, TEMPLATES) == "camera per km2 50% below the township average"
     with pytest.raises(ReasonTemplateError):
         render("x", 1.0, 1.0, [{"pattern": ".", "text": "{nope}"}])
+
+
+def _default_inputs(grain: str) -> tuple[dict[str, str], list[str]]:
+    """(labels, every input a model can use) under the shipped configuration."""
+    from conf import load_settings
+    from features.dictionary import village_feature_columns
+    from models.baselines import history_columns
+
+    settings = load_settings()
+    fconf, mconf = settings.section("features"), settings.section("models")
+    labels = reason_labels(fconf, mconf, grain)
+    keys = {"village_id", "township_id", "period_start"}
+    inputs = [
+        c.name for c in village_feature_columns(fconf, grain)
+        if c.name not in keys and not c.name.startswith("label_") and c.type != "date"
+    ]
+    windows = [int(w) for w in mconf["baselines"]["moving_average_windows"]]
+    return labels, inputs + history_columns(windows)
+
+
+@pytest.mark.parametrize("grain", ["month", "week"])
+def test_no_reason_contains_a_column_name(grain):
+    from conf import load_settings
+
+    templates = load_settings().section("models")["reasons"]["templates"]
+    labels, inputs = _default_inputs(grain)
+    # Column names that are identifiers (an underscore or a digit); "households" is a word.
+    identifiers = {n for n in inputs if re.search(r"[_0-9]", n)}
+    for name in inputs:
+        assert labels.get(name), f"{name} has no label in the data dictionary"
+        for value, base in ((5.0, 2.0), (1.0, 4.0), (3.0, 0.0)):
+            text = render(name, value, base, templates, labels)
+            words = set(re.findall(r"[A-Za-z0-9_]+", text))
+            assert "_" not in text and not identifiers & words, f"{name}: {text!r} names a column"
+
+
+def test_labels_put_windows_and_rates_in_words():
+    labels, _ = _default_inputs("month")
+    from conf import load_settings
+
+    templates = load_settings().section("models")["reasons"]["templates"]
+    # police patrol hours per 1,000 residents, 3-month window: 1.08 h against 2.00 h is 46% below
+    assert render("police_hours_per_1000_3", 1.08, 2.0, templates, labels) == (
+        "police patrol hours per 1,000 residents over the last 3 months 46% below the township average"
+    )
+    assert render("inc_property_1", 3.0, 1.5, templates, labels) == (
+        "property incidents over the last month 100% above the township average"
+    )
+    assert render("periods_since_serious", 1.0, 6.6, templates, labels) == (
+        "months since the last serious incident: 1, against 7 on the township average"
+    )
+    weekly, _ = _default_inputs("week")
+    assert weekly["hist_ma12"] == "incidents per week over the last 12 weeks"
