@@ -12,6 +12,8 @@ from jobs.context import RunContext
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "plan patrol hours per village and actor type for the scored period (gold.patrol_plan)"
 
 PLAN = "gold.patrol_plan"

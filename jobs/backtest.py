@@ -16,6 +16,8 @@ import argparse
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "backtest every model (rolling origin) and write gold.backtest_predictions and gold.model_metrics"
 
 

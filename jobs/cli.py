@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(run_id, verbose=args.verbose)
         ctx = RunContext(settings=settings, lakehouse=Lakehouse(args.lakehouse), run_id=run_id)
         module = importlib.import_module(args._module)
+        if getattr(module, "READS_LAKEHOUSE", False):
+            ctx.lakehouse.check_present()  # a mistyped --lakehouse: one line, no Spark session
         return int(module.run(ctx, args) or 0)
     except CliError as exc:
         print(str(exc), file=sys.stderr)

@@ -23,6 +23,8 @@ from jobs.context import RunContext
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "build village risk features, labels and the governance-capacity index (incremental)"
 
 FEATURES_TABLE = "gold.village_features"

@@ -25,6 +25,10 @@ class UnknownTableError(ValueError):
     """A table name is not of the form layer.table, or the table does not exist yet."""
 
 
+class MissingLakehouseError(FileNotFoundError):
+    """--lakehouse names a local folder that holds no lakehouse (checked before Spark starts)."""
+
+
 def split_name(name: str) -> tuple[str, str]:
     parts = name.split(".")
     if len(parts) != 2 or parts[0] not in LAYERS or not parts[1].isidentifier():
@@ -73,6 +77,24 @@ class Lakehouse:
         from deltalake import DeltaTable as RustDeltaTable
 
         return RustDeltaTable(str(local), without_files=without_files)
+
+    def check_present(self) -> None:
+        """Refuse a local root that is not a lakehouse: the folder is missing or holds no Delta
+        table (<layer>/<table>/_delta_log). Costs a directory listing and no Spark session, so a
+        stage that reads the lakehouse fails in one line on a mistyped --lakehouse. Other roots
+        (hdfs://, s3a://, ...) are left to the stage, which names the first missing table."""
+        if "://" in self.root and not self.root.startswith("file:"):
+            return
+        root = Path(self.root.removeprefix("file:"))
+        hint = ("pass the folder that holds bronze/, silver/, gold/ and ops/ with --lakehouse, "
+                "or create one with `rural-risk ingest` or `rural-risk pipeline`")
+        if not root.is_dir():
+            raise MissingLakehouseError(f"no lakehouse at {root}: the folder does not exist ({hint})")
+        if not any(next((root / layer).glob("*/_delta_log"), None) for layer in LAYERS):
+            raise MissingLakehouseError(
+                f"no lakehouse at {root}: it holds no Delta table (no <layer>/<table>/_delta_log "
+                f"under {', '.join(LAYERS)}) ({hint})"
+            )
 
     def exists(self, spark: SparkSession, name: str) -> bool:
         return DeltaTable.isDeltaTable(spark, self.path(name))

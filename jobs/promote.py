@@ -13,6 +13,8 @@ import argparse
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "check that the registered champion loads and every input it needs is in the scorer's panel"
 
 

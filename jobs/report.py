@@ -10,6 +10,8 @@ from pathlib import Path
 from jobs.arguments import add_force, count
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "write the command-centre report (map, ranked villages, patrol plan, model and data quality)"
 
 

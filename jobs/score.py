@@ -9,6 +9,8 @@ from typing import Any
 from jobs.arguments import add_as_of, add_force
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "score every village's risk for the period after the last complete one (champion model)"
 
 RISK = "gold.village_risk"

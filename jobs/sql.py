@@ -18,6 +18,8 @@ from typing import Any
 from jobs.arguments import count
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = (
     "run a read-only SQL query over the lakehouse (SELECT, SHOW, DESCRIBE, EXPLAIN), "
     "e.g. \"SELECT * FROM gold.village_risk\"; anything else needs --allow-writes"

@@ -10,6 +10,8 @@ from typing import Any
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "backtest baselines and classifiers, write metrics, register the champion model"
 
 

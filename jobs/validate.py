@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
 
+# The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
+READS_LAKEHOUSE = True
 HELP = "check that the silver tables the features need exist and say what this run loaded"
 
 # Features cannot be built without these (jobs/features.py); the other sources are optional.

@@ -49,6 +49,29 @@ def test_user_mistakes_give_one_line_and_nonzero_exit(argv, message):
     assert "Traceback" not in proc.stderr and "\tat " not in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["features", "train", "backtest", "score", "allocate", "report",
+                                     "promote", "validate", "sql"])
+def test_a_stage_that_reads_the_lakehouse_refuses_a_folder_that_is_none(command, tmp_path, capsys):
+    argv = [command, "SELECT 1"] if command == "sql" else [command]
+    missing = tmp_path / "lakehuose"
+    assert main(["--lakehouse", str(missing), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"rural-risk: error: no lakehouse at {missing}: the folder does not exist (pass the folder "
+        "that holds bronze/, silver/, gold/ and ops/ with --lakehouse, or create one with "
+        "`rural-risk ingest` or `rural-risk pipeline`)"
+    )
+    (missing / "gold" / "notes").mkdir(parents=True)  # a folder, but no Delta table in it
+    assert main(["--lakehouse", str(missing), *argv]) == 2
+    assert "it holds no Delta table" in capsys.readouterr().err
+    assert not (tmp_path / "spark-warehouse").exists()
+    from jobs.lakehouse import Lakehouse
+
+    (missing / "silver" / "villages" / "_delta_log").mkdir(parents=True)
+    Lakehouse(str(missing)).check_present()  # one table is enough: the stage names what is missing
+    Lakehouse("s3a://bucket/lakehouse").check_present()  # remote roots are left to the stage
+
+
 def test_one_as_of_rule_in_every_help_and_in_the_readme(capsys):
     from pathlib import Path
 
