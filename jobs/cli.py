@@ -18,6 +18,7 @@ from jobs.lakehouse import Lakehouse
 COMMANDS = {
     "generate": "jobs.generate",
     "ingest": "jobs.ingest",
+    "check-landing": "jobs.check_landing",
     "validate": "jobs.validate",
     "features": "jobs.features",
     "backtest": "jobs.backtest",
