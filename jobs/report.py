@@ -1,4 +1,5 @@
-"""`rural-risk report`: the command-centre page of the run, reports/<run_id>/index.html."""
+"""`rural-risk report`: the command-centre page of the run, reports/<run_id>/index.html, with
+the risk list and the plan as CSV beside it; reports/latest links to the newest page."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ HELP = "write the command-centre report (map, ranked villages, patrol plan, mode
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default=None, metavar="DIR",
-        help="reports folder (default: reports.dir of the settings); the page is DIR/<run_id>/index.html",
+        help=("reports folder (default: reports.dir of the settings); the page is DIR/<run_id>/index.html "
+              "with risk_list.csv and patrol_plan.csv beside it, and DIR/latest links to it"),
     )
     parser.add_argument("--top", type=count(1), default=30, help="villages in the ranked table (flagged ones always)")
     add_force(parser)
@@ -40,7 +42,7 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
     made from the same table versions, settings and code is kept as it is (no Spark)."""
     from jobs.reuse import MARK, decide, stage_inputs
     from models.report.data import TABLES, gather
-    from models.report.render import write_report
+    from models.report.render import publish_latest, write_report
 
     folder = Path(out_dir or ctx.settings.get("reports.dir", "reports"))
     page, record_file = folder / ctx.run_id / "index.html", folder / ctx.run_id / INPUTS_FILE
@@ -53,10 +55,14 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
         except ValueError:
             record = {}
         if decide(ctx, inputs, [record], [str(page)]) is not None:
+            publish_latest(folder, ctx.run_id)
             return page
     record_file.unlink(missing_ok=True)  # a page being rewritten has no valid record
     with ctx.stage("gather report tables") as st:
-        data = gather(ctx.spark, ctx.lakehouse)
+        mconf = ctx.settings.section("models")
+        data = gather(ctx.spark, ctx.lakehouse, grain=str(ctx.settings.get("period", "month")),
+                      flag_share=float(mconf["scoring"]["flag_share"]),
+                      recent_periods=int(mconf["selection"]["recent_periods"]))
         st.done(rows=len(data.risk), detail=(
             f"period {data.period_start}; missing: {', '.join(data.missing)}" if data.missing
             else f"period {data.period_start}; every table present"

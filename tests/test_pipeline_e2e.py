@@ -49,7 +49,16 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     report_line = [ln for ln in out.splitlines() if ln.startswith("Report: ")][-1]
     report_path = county_run.folder / report_line.removeprefix("Report: ").strip()  # from its cwd
     assert report_path.name == "index.html" and report_path.parent.name == county_run.run_id
-    assert "<html" in report_path.read_text(encoding="utf-8").lower()
+    html = report_path.read_text(encoding="utf-8")
+    assert "<html" in html.lower()
+    # the cover names the champion from ops.model_registry and the backtest sentence is there
+    champion = lh.read(spark, "ops.model_registry").filter(F.col("role") == "champion").collect()
+    assert any(f"version {r['version']}" in html for r in champion)
+    assert '<p class="skill" id="skill">Over the last ' in html
+    assert (report_path.parents[1] / "latest").resolve() == report_path.parent.resolve()
+    assert (report_path.parent / "risk_list.csv").is_file() and (report_path.parent / "patrol_plan.csv").is_file()
+    # every reason is in words: no column name (they all hold an underscore) reaches the page
+    assert not [r for row in risk for r in (row["reasons"] or []) if "_" in r]
 
     # a new process reads the same tables by name
     proc = subprocess.run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # stage skips when none of them changed, jobs/reuse.py).
 TABLES = ("gold.village_risk", "silver.villages", "gold.patrol_plan", "gold.patrol_capacity_used",
           "gold.allocation_backtest", "silver.incidents", "gold.governance_index",
-          "gold.model_metrics", "gold.township_audit", "ops.quarantine", "ops.ingest_log")
+          "gold.model_metrics", "gold.township_audit", "ops.quarantine", "ops.ingest_log",
+          "ops.model_registry")
 ACTORS = ("police", "auxiliary_police", "joint_defense", "volunteer", "security_company",
           "village_committee")
 
@@ -42,6 +43,16 @@ class ReportData:
     quarantine: pd.DataFrame | None = None  # source, reason, rows
     ingest: pd.DataFrame | None = None
     missing: list[str] = field(default_factory=list)
+    # What the header says: the county, the newest incident report in silver.incidents (the
+    # data cut-off) and the champion's registry row (model, version, train_end, selection_note).
+    county: str | None = None
+    data_cutoff: datetime | None = None
+    champion: dict[str, Any] | None = None
+    # Settings the page words its numbers with: the period grain, the flagged share, and how
+    # many recent backtest periods chose the champion (models.selection.recent_periods).
+    grain: str = "month"
+    flag_share: float = 0.10
+    recent_periods: int = 12
 
 
 class _Reader:
@@ -57,8 +68,9 @@ class _Reader:
         return None
 
 
-def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -> ReportData:
+def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24, **settings: Any) -> ReportData:
     """Read every table the report shows; optional tables that are missing become None.
+    `settings` are ReportData's grain, flag_share and recent_periods.
 
     Each table is collected once over Arrow (models.panel.pandas_frame); frames read twice
     (silver.villages) are collected once and shared."""
@@ -77,14 +89,18 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -
         raise ReportInputError("gold.village_risk is empty: run `rural-risk score` first")
     period = risk["period_start"].iloc[0]
     risk = risk.sort_values("rank").reset_index(drop=True)
-    data = ReportData(period_start=period, risk=risk)
+    data = ReportData(period_start=period, risk=risk, **settings)
     at_period = F.col("period_start") == F.lit(period)
 
     villages = read("silver.villages")
     if villages is not None:
+        county = ["county_name"] if "county_name" in villages.columns else []
         data.villages = pandas_frame(villages.select(
-            "village_id", "village_name", "township_id", "township_name", "longitude", "latitude"
+            "village_id", "village_name", "township_id", "township_name", "longitude", "latitude", *county
         ))
+        if county:
+            names = sorted({str(x) for x in data.villages["county_name"].dropna()})
+            data.county = "、".join(names) or None
     plan = read("gold.patrol_plan")
     if plan is not None:
         data.plan = pandas_frame(plan.filter(at_period))
@@ -94,7 +110,10 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -
     comp = read("gold.allocation_backtest")
     if comp is not None:
         data.comparison = pandas_frame(comp)
-    data.trends = _trends(read("silver.incidents"), villages, trend_periods)
+    incidents = read("silver.incidents")
+    if incidents is not None:
+        data.data_cutoff = incidents.agg(F.max("reported_at")).first()[0]  # a value, not a subquery
+    data.trends = _trends(incidents, villages, trend_periods)
     gov = read("gold.governance_index")
     if gov is not None:
         data.governance = _governance(gov, data.villages, risk)
@@ -122,6 +141,13 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24) -
                                               "rows_duplicate")],
             ).orderBy("source")
         )
+    registry = read("ops.model_registry")
+    versions = sorted({str(v) for v in risk["model_version"].dropna()})
+    if registry is not None and versions:
+        rows = pandas_frame(registry.filter(F.col("version").isin(versions)).select(
+            "version", "model", "train_end", "selection_note", "created_at"))
+        if len(rows):
+            data.champion = rows.sort_values("created_at").iloc[-1].to_dict()
     data.missing = read.missing
     _attach_plan(data)
     return data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pandas as pd
 import pytest
@@ -127,3 +127,80 @@ def test_chinese_names_draw_without_glyph_warnings(recwarn):
     svg = trends_svg(trends)
     assert "城关镇" in svg and "李家庄乡" in svg  # text stays text; the browser's fonts draw it
     assert [str(w.message) for w in recwarn if "Glyph" in str(w.message)] == []
+
+
+def _command_centre_data() -> ReportData:
+    """full_data with a county, a cut-off, a champion and 14 backtest periods of hit rates."""
+    from datetime import datetime
+
+    data = full_data()
+    data.county = "M县"
+    data.data_cutoff = datetime(2024, 4, 29, 17, 5)
+    data.champion = {"model": "hgb_count", "version": "r7-hgb_count", "train_end": date(2024, 3, 1),
+                     "selection_note": "", "created_at": None}
+    months = [date(2023 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(3, 17)]  # 2023-03..2024-04
+    rows = []
+    for i, p in enumerate(months):
+        # the first two periods fall outside the latest 12 and would move both means
+        own, ref = (0.9, 0.9) if i < 2 else (0.30 if i % 2 else 0.24, 0.25)
+        rows += [("hgb_count", p, "hit_rate", 0.1, own), ("baseline_ma12", p, "hit_rate", 0.1, ref),
+                 ("baseline_ma3", p, "hit_rate", 0.1, 0.5), ("hgb_count", p, "hit_rate", 0.2, 0.6)]
+    data.metrics = pd.DataFrame(rows, columns=["model", "period_start", "metric", "coverage", "value"])
+    # two villages named Xicun in township East: the page tells them apart by code
+    data.risk.loc[data.risk["village_id"] == "V1", "village_name"] = "Xicun"
+    return data
+
+
+def test_header_says_what_the_page_covers_and_how_good_it_is(tmp_path):
+    from datetime import datetime
+
+    from models.report.render import skill_sentence
+
+    data = _command_centre_data()
+    written = datetime(2024, 4, 30, 9, 0, tzinfo=UTC)
+    html = write_report(data, "run-9", tmp_path, generated=written).read_text(encoding="utf-8")
+    dom = parse(html)
+    cover = {a["data-key"]: text for a, text in dom.find("dd") if a.get("data-key")}
+    assert cover == {
+        "forecast": "May 2024 (the period starting 2024-05-01)",
+        "based-on": "the periods up to 2024-04-30",
+        "cutoff": "newest incident report received 2024-04-29 17:05",
+        "model": "gradient-boosted trees (expected incidents), version r7-hgb_count, "
+                 "trained on the periods up to 2024-03-01",
+        "generated": "2024-04-30 09:00 UTC · run run-9",
+    }
+    assert "M县: village risk and patrol plan for May 2024" in html
+    assert 'data-key="past"' not in html  # May 2024 has not ended on 30 April
+    # hit rates at the flagged 10% over the latest 12 periods: 6 x 0.30 + 6 x 0.24 -> 27%;
+    # the longest moving average (12, not 3) over the same periods: 25%
+    expected = ("Over the last 12 months of the backtest, the 10% of villages the model would have "
+                "flagged held 27% of the severity-weighted incidents that followed; a 12-month "
+                "average of past incidents would have held 25%.")
+    assert skill_sentence(data.metrics, "hgb_count", 0.1, 12) == expected
+    assert [text for a, text in dom.find("p") if a.get("id") == "skill"] == [expected]
+    champion = [a["data-model"] for a, _ in dom.find("tr") if a.get("data-champion") == "true"]
+    assert champion == ["hgb_count"]
+    names = {a["data-village-id"]: text for a, text in dom.find("tr") if a.get("data-village-id")}
+    assert "Xicun (V1)" in names["V1"] and "Xicun (V2)" in names["V2"] and "(V3)" not in names["V3"]
+    audit = [text for a, text in dom.find("tr") if a.get("data-township-id") == "T1"]
+    assert len(audit) == 1 and audit[0].startswith("East")
+
+    later = write_report(data, "run-10", tmp_path, generated=datetime(2024, 6, 2, tzinfo=UTC))
+    assert 'data-key="past"' in later.read_text(encoding="utf-8")  # May 2024 ended before 2 June
+
+
+def test_csv_beside_the_page_and_a_stable_latest_link(tmp_path):
+    data = full_data()
+    first = write_report(data, "run-a", tmp_path)
+    risk = pd.read_csv(first.parent / "risk_list.csv", encoding="utf-8-sig")
+    assert list(risk["village_id"]) == ["V1", "V3", "V2"] and list(risk["rank"]) == [1, 2, 3]
+    assert risk.loc[0, "reasons"] == "burglaries <up> 40%" and risk.loc[0, "village_name"] == EVIL
+    assert list(risk["hours_police"]) == [3.0, 1.0, 0.0] and list(risk["stops"]) == [12, 12, 8]
+    plan = pd.read_csv(first.parent / "patrol_plan.csv", encoding="utf-8-sig")
+    assert list(zip(plan["village_id"], plan["actor_type"], plan["hours"], strict=True)) == [
+        ("V1", "police", 3.0), ("V3", "police", 1.0), ("V3", "volunteer", 2.0), ("V2", "volunteer", 2.0)]
+    latest = tmp_path / "latest"
+    assert latest.is_symlink() and (latest / "index.html").read_bytes() == first.read_bytes()
+    second = write_report(data, "run-b", tmp_path)
+    assert latest.resolve() == second.parent.resolve() and first.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-a", "run-b"]
