@@ -254,6 +254,20 @@ RISK_CSV, PLAN_CSV = "risk_list.csv", "patrol_plan.csv"
 LATEST = "latest"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (=, +, -, @ first) get a leading
+    apostrophe, so a name like =HYPERLINK(...) from a landing file is shown, not run."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                        for v in out[col]]
+    return out
+
+
 def risk_csv(data: ReportData) -> pd.DataFrame:
     r = data.risk
     out = pd.DataFrame({
@@ -266,7 +280,7 @@ def risk_csv(data: ReportData) -> pd.DataFrame:
     for a in ACTORS:
         out[f"hours_{a}"] = r[f"hours_{a}"]
     out["stops"] = r["stops"]
-    return out
+    return _inert(out)
 
 
 def plan_csv(data: ReportData) -> pd.DataFrame:
@@ -277,7 +291,7 @@ def plan_csv(data: ReportData) -> pd.DataFrame:
     plan = data.plan.merge(names, on="village_id", how="left")
     if "reason" not in plan:
         plan["reason"] = ""
-    return plan.sort_values(["rank", "actor_type"])[cols]
+    return _inert(plan.sort_values(["rank", "actor_type"])[cols])
 
 
 def _write_atomic(path: Path, write) -> None:

@@ -201,6 +201,11 @@ def test_csv_beside_the_page_and_a_stable_latest_link(tmp_path):
         ("V1", "police", 3.0), ("V3", "police", 1.0), ("V3", "volunteer", 2.0), ("V2", "volunteer", 2.0)]
     latest = tmp_path / "latest"
     assert latest.is_symlink() and (latest / "index.html").read_bytes() == first.read_bytes()
+    # a name a spreadsheet would run as a formula is written inert
+    data.risk.loc[data.risk["village_id"] == "V2", "village_name"] = "=HYPERLINK(\"http://x\")"
+    write_report(data, "run-c", tmp_path)
+    risk_c = pd.read_csv(tmp_path / "run-c" / "risk_list.csv", encoding="utf-8-sig")
+    assert risk_c.loc[2, "village_name"] == "'=HYPERLINK(\"http://x\")"
     second = write_report(data, "run-b", tmp_path)
     assert latest.resolve() == second.parent.resolve() and first.is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-a", "run-b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run-a", "run-b", "run-c"]
