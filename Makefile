@@ -68,7 +68,7 @@ test-fast: test-env
 	$(BIN)/ruff check .
 	$(BIN)/pytest tests -m "not airflow_e2e" $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
 
-# The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 18 spark-submits);
+# The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 17 spark-submits);
 # make test runs it too.
 test-airflow-e2e: setup airflow
 	$(BIN)/pytest tests/airflow/test_dags_e2e.py -m airflow_e2e

@@ -1,5 +1,10 @@
-"""rural-risk pipeline DAG: ingest -> validate -> features -> score -> allocate -> report,
-once per data interval (daily by default, conf/schedule.yaml).
+"""rural-risk pipeline DAG: ingest -> validate -> features -> first_champion -> score ->
+allocate -> report, once per data interval (daily by default, conf/schedule.yaml).
+
+`first_champion` runs `rural-risk train --if-no-champion`: on a new lakehouse it trains and
+registers the first champion, so the first run scores, plans and reports instead of failing
+for want of a model; once a champion exists it exits at once (a look at ops.model_registry,
+no Spark session on a local lakehouse) and retraining stays with the training DAG.
 
 Every task runs one `rural-risk` stage through spark-submit with the as-of date and the
 run id of its data interval, so a retry, a rerun or a backfill of an interval writes the
@@ -35,10 +40,15 @@ def rural_risk_pipeline() -> None:
     ingest = stage_task(CFG, "ingest", ["ingest", "--landing", CFG.landing, *only])
     validate = stage_task(CFG, "validate", ["validate", *as_of], trigger_rule=TriggerRule.ALL_DONE)
     features = stage_task(CFG, "features", ["features", *as_of])
+    # A first training may take as long as the training DAG's: its time limit, not the pipeline's.
+    first_champion = stage_task(
+        CFG, "first_champion", ["train", *as_of, "--if-no-champion"],
+        execution_timeout=CFG.default_args(CFG.dag("training"))["execution_timeout"],
+    )
     score = stage_task(CFG, "score", ["score", *as_of])
     allocate = stage_task(CFG, "allocate", ["allocate", *as_of])
     report = stage_task(CFG, "report", ["report", "--out", CFG.reports])
-    ingest >> validate >> features >> score >> allocate >> report
+    ingest >> validate >> features >> first_champion >> score >> allocate >> report
 
     ingest_complete = EmptyOperator(task_id="ingest_complete", retries=0)
     ingest >> ingest_complete

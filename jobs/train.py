@@ -17,6 +17,28 @@ HELP = "backtest baselines and classifiers, write metrics, register the champion
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(parser, "trains on the complete periods")
+    parser.add_argument(
+        "--if-no-champion", action="store_true",
+        help=("train only when ops.model_registry holds no champion yet, else exit at once (on a "
+              "local lakehouse without starting Spark): the pipeline DAG's step that lets a new "
+              "lakehouse score on its first day, while retraining stays with the training DAG"),
+    )
+
+
+def registered_champion(ctx: RunContext) -> str | None:
+    """Version of the current champion, None before the first training run. A local lakehouse
+    is read with delta-rs (no Spark session); other roots through Spark."""
+    from models import registry
+
+    table = ctx.lakehouse.local_delta(registry.REGISTRY)
+    if table is False:
+        return None
+    if table is None:
+        champ = registry.current_champion(ctx.spark, ctx.lakehouse)
+        return champ.version if champ else None
+    rows = table.to_pandas(columns=["version", "role", "created_at", "run_id"])
+    rows = rows[rows["role"] == "champion"].sort_values(["created_at", "run_id"])
+    return None if rows.empty else str(rows["version"].iloc[-1])
 
 
 def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
@@ -119,6 +141,14 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    if getattr(args, "if_no_champion", False):
+        version = registered_champion(ctx)
+        if version is not None:
+            ctx.log.info("train: nothing to do: ops.model_registry has a champion (%s); "
+                         "the training DAG retrains", version)
+            print(f"champion: {version} (already registered; nothing trained)")
+            return 0
+        ctx.log.info("train: ops.model_registry holds no champion yet: training the first one")
     result = train(ctx, as_of=args.as_of)
     print(f"champion: {result.champion_version} ({result.note})")
     return 0

@@ -34,7 +34,8 @@ def test_pipeline_task_graph(bag):
         "validate": ["ingest"],
         "ingest_complete": ["ingest"],
         "features": ["validate"],
-        "score": ["features"],
+        "first_champion": ["features"],
+        "score": ["first_champion"],
         "allocate": ["score"],
         "report": ["allocate"],
     }
@@ -95,6 +96,8 @@ def test_rendered_arguments_carry_the_interval(bag):
     for stage in ("validate", "features", "score", "allocate"):
         assert pipe[stage]["args"] == [*head, stage, "--as-of", "2023-01-02"], stage
     assert pipe["report"]["args"] == [*head, "report", "--out", str(ROOT / "reports")]
+    # the first run of a new lakehouse trains the first champion; later runs find it
+    assert pipe["first_champion"]["args"] == [*head, "train", "--as-of", "2023-01-02", "--if-no-champion"]
     assert pipe["ingest_complete"] is None
     train = bag["dags"]["rural_risk_training"]["rendered"]
     assert train["train"]["args"] == [

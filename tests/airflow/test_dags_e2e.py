@@ -1,10 +1,10 @@
 """End to end through Airflow: `airflow dags test` of the pipeline and training DAGs for one
 interval, on a tiny generated county, SQLite metadata in a temporary AIRFLOW_HOME.
 
-Order, as on a first deployment: the pipeline loads and builds features (its score, allocate
-and report tasks marked success, since no model exists yet), the training DAG backtests,
-trains and promotes, then the pipeline runs the same interval in full, and once more: the
-second full run must change nothing (no table gets a new version).
+Order, as on a first deployment: the pipeline runs on a new lakehouse and succeeds in full
+(its first_champion task trains the first model, so it scores, plans and reports); it runs
+the same interval once more, which must change nothing (no table gets a new version, the
+first_champion task trains nothing); then the training DAG backtests, trains and promotes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 import yaml
 from af_harness import AIRFLOW_BIN, ROOT, airflow_env, airflow_python
 
-# 18 spark-submits (3 + 3 + 6 + 6): part of `make test` (and so CI);
+# 17 spark-submits (7 + 7 + 3): part of `make test` (and so CI);
 # `make test-airflow-e2e` runs it alone.
 pytestmark = [pytest.mark.slow, pytest.mark.airflow_e2e, pytest.mark.xdist_group("airflow-e2e")]
 
@@ -106,14 +106,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only"),
     )
     _airflow(env, "db", "migrate", log=work / "migrate.log")
-    first = _dag_test(env, "rural_risk_pipeline", work / "pipeline-1.log",
-                      "--mark-success-pattern", "^(score|allocate|report)$")
-    training = _dag_test(env, "rural_risk_training", work / "training.log")
-    full = _dag_test(env, "rural_risk_pipeline", work / "pipeline-2.log")
+    full = _dag_test(env, "rural_risk_pipeline", work / "pipeline-1.log")
     after_full = _snapshot(lakehouse)
-    again = _dag_test(env, "rural_risk_pipeline", work / "pipeline-3.log")
+    again = _dag_test(env, "rural_risk_pipeline", work / "pipeline-2.log")
     after_again = _snapshot(lakehouse)
-    return {"work": work, "reports": reports, "logs": (first, training, full, again),
+    training = _dag_test(env, "rural_risk_training", work / "training.log")
+    return {"work": work, "reports": reports, "logs": (full, again, training),
             "full": after_full, "again": after_again}
 
 
@@ -132,13 +130,17 @@ def test_first_run_loads_every_source_and_builds_features(deployment):
     assert features.groupby("period_start")["village_id"].nunique().eq(VILLAGES).all()
 
 
-def test_training_dag_registered_a_champion(deployment):
+def test_first_run_trains_the_first_champion_and_the_training_dag_the_next(deployment):
     from deltalake import DeltaTable
 
     registry = DeltaTable(str(deployment["work"] / "lakehouse" / "ops" / "model_registry")).to_pandas()
-    champions = registry[registry["role"] == "champion"]
-    assert list(champions["run_id"].unique()) == [TRAINING_RUN_ID]
-    assert "champion" in deployment["logs"][1] and "serves" in deployment["logs"][1]
+    champions = registry[registry["role"] == "champion"].sort_values("created_at")
+    # the pipeline's first run registered the first champion, the training DAG the current one
+    assert list(champions["run_id"].unique()) == [PIPELINE_RUN_ID, TRAINING_RUN_ID]
+    full, again, training = deployment["logs"]
+    assert "holds no champion yet: training the first one" in full
+    assert "train: nothing to do: ops.model_registry has a champion" in again
+    assert "champion" in training and "serves" in training
 
 
 def test_full_run_scores_and_plans_the_next_period(deployment):
@@ -166,11 +168,9 @@ def test_running_the_same_interval_again_changes_nothing(deployment):
     # Ingest is exactly-once per file, and the later stages find their outputs made from the
     # same inputs (jobs/reuse.py): the rerun writes no version of any table.
     assert {n: s["version"] for n, s in again.items()} == {n: s["version"] for n, s in full.items()}
-    rerun = deployment["logs"][3]
-    for stage in ("features", "score", "allocate", "report"):
+    rerun = deployment["logs"][1]
+    for stage in ("features", "train", "score", "allocate", "report"):
         assert f"{stage}: nothing to do" in rerun, stage
-    # The second run's features found the first run's tables current already.
-    assert "features: nothing to do" in deployment["logs"][2]
 
 
 if __name__ == "__main__":  # a manual run: python tests/airflow/test_dags_e2e.py

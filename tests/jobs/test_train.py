@@ -146,3 +146,29 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     pd.testing.assert_frame_equal(
         metrics_again.sort_values(key).reset_index(drop=True), metrics.sort_values(key).reset_index(drop=True)
     )
+
+
+def test_if_no_champion_finds_the_registered_one_without_spark(tmp_path, capsys):
+    """`train --if-no-champion` (the pipeline DAG's first_champion task) on a lakehouse that has
+    a champion: the latest champion row is named and nothing starts."""
+    import argparse
+
+    from deltalake import write_deltalake
+
+    from conf import load_settings
+    from jobs.lakehouse import Lakehouse
+    from jobs.train import registered_champion, run
+
+    lh = Lakehouse(str(tmp_path / "lakehouse"))
+    ctx = RunContext(settings=load_settings("test"), lakehouse=lh, run_id="first-day")
+    assert registered_champion(ctx) is None and ctx._spark is None  # no registry yet
+    write_deltalake(str(lh.local_path("ops.model_registry")), pd.DataFrame({
+        "version": ["r1-hgb", "r2-logistic", "r2-hgb"],
+        "role": ["champion", "champion", "challenger"],
+        "created_at": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 2, 1)],
+        "run_id": ["r1", "r2", "r2"],
+    }))
+    args = argparse.Namespace(if_no_champion=True, as_of=None)
+    assert run(ctx, args) == 0
+    assert capsys.readouterr().out.strip() == "champion: r2-logistic (already registered; nothing trained)"
+    assert ctx._spark is None
