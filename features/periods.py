@@ -57,6 +57,13 @@ def period_range(first: date, last: date, grain: str) -> list[date]:
     return out
 
 
+def next_period_col(p: Column | str, grain: str) -> Column:
+    """Start (DATE) of the period after the one starting at the date column `p`."""
+    check_grain(grain)
+    c = F.col(p) if isinstance(p, str) else p
+    return F.add_months(c, 1) if grain == "month" else F.date_add(c, 7)
+
+
 def period_start_col(ts: Column | str, grain: str) -> Column:
     """Period start (DATE) of a timestamp or date column, in the session time zone."""
     check_grain(grain)

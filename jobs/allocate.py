@@ -160,6 +160,7 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     scored period, read from gold.village_risk)."""
     from pyspark.sql import functions as F
 
+    from features.periods import next_period
     from models.allocation_plan import (
         champion_model,
         compare_strategies,
@@ -194,6 +195,10 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         if last_n:
             keep = sorted(pdf["period_start"].unique())[-last_n:]
             pdf = pdf[pdf["period_start"].isin(keep)]
+        # A backtest row's period_start is its feature period; the plans are for the period
+        # after it, the one whose actuals score them (as period_start means in the plan table).
+        grain = str(ctx.settings.get("period", "month"))
+        pdf["period_start"] = [next_period(p, grain) for p in pdf["period_start"]]
         # Township (and county) of each village: where local pools may be spent.
         if villages is None:
             villages = pandas_frame(lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct())

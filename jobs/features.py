@@ -139,7 +139,7 @@ def _changes_since(ctx: RunContext, old_version: int | None, new_version: int | 
 
 def _write(ctx: RunContext, df: DataFrame, name: str, schema, periods: list[date], full: bool) -> None:
     lh, spark = ctx.lakehouse, ctx.spark
-    lh.create(spark, name, schema, comment=_TABLE_COMMENTS[name])
+    lh.create(spark, name, schema)
     writer = df.write.format("delta").mode("overwrite")
     if full:
         writer = writer.option("overwriteSchema", "true")
@@ -147,14 +147,6 @@ def _write(ctx: RunContext, df: DataFrame, name: str, schema, periods: list[date
         listed = ", ".join(f"DATE'{p.isoformat()}'" for p in periods)
         writer = writer.option("replaceWhere", f"period_start IN ({listed})")
     writer.save(lh.path(name))
-
-
-_TABLE_COMMENTS = {
-    FEATURES_TABLE: "One row per village and period: point-in-time risk features and next-period "
-    "labels (docs/features.md).",
-    GOVERNANCE_TABLE: "Governance-capacity index per village and period: subject, organization, "
-    "resource, mechanism sub-scores 0..100 (docs/features.md).",
-}
 
 
 def _inputs_property(digest: str, features_version: int | None, governance_version: int | None) -> str:

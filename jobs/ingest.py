@@ -201,11 +201,12 @@ class SourceLoader:
 
     def _options(self, source: str, spec: Any) -> Any:
         from features.landing.reading import ReadOptions
+        from features.landing.tables import landed_fields
 
-        personal = dict(self.conf["personal"]["fields"]) if self.conf["sources"][source].get("personal") else {}
+        fields, personal = landed_fields(source, spec, self.conf)
         return ReadOptions(
             source=source, format=self.conf["sources"][source]["format"],
-            fields=tuple(spec.names) + tuple(personal), required=tuple(c.name for c in spec.columns if c.required),
+            fields=fields, required=tuple(c.name for c in spec.columns if c.required),
             personal=personal, drop=tuple(self.conf["personal"]["drop"]),
             extra_patterns=tuple(self.conf["personal"]["extra_patterns"]), key=self.key,
         )
@@ -339,14 +340,13 @@ class SourceLoader:
         if not rows:
             return 0
         lh, spark = self.ctx.lakehouse, self.ctx.spark
-        lh.create(spark, "ops.ingest_log", tables.INGEST_LOG, comment="file manifest: one row per file and run",
-                  constraints=tables.INGEST_LOG_CHECKS)
+        lh.create(spark, "ops.ingest_log", tables.INGEST_LOG, constraints=tables.INGEST_LOG_CHECKS)
         df = spark.createDataFrame(rows, tables.INGEST_LOG)
         df.write.format("delta").mode("append").save(lh.path("ops.ingest_log"))
         return len(rows)
 
     def _append_files(self, name: str, df: DataFrame, schema: Any, files: list[Any], file_col: str,
-                      hash_col: str, comment: str, constraints: dict | None = None) -> None:
+                      hash_col: str, constraints: dict | None = None) -> None:
         """Append the rows of these files; rows of the same (file, hash) left by an interrupted
         earlier run are deleted first, so a retry never doubles them. The leftovers are found
         with a semi-join against the batch's file list (a plan of fixed size, whatever the
@@ -355,7 +355,7 @@ class SourceLoader:
 
         lh, spark = self.ctx.lakehouse, self.ctx.spark
         existed = lh.exists(spark, name)
-        lh.create(spark, name, schema, comment=comment, constraints=constraints)
+        lh.create(spark, name, schema, constraints=constraints)
         if existed:
             batch = F.broadcast(spark.createDataFrame(
                 [(f.file, f.file_hash) for f in files], f"{file_col} string, {hash_col} string"))
@@ -382,13 +382,11 @@ class SourceLoader:
             old = silver.join(winners.select(*key), on=key, how="left_semi")
             dates = self.conf["changed_period_columns"][source]
             periods = conform.changed_periods(winners, old, dates, self.grain, source, run_id)
-            lh.create(spark, "ops.changed_periods", tables.CHANGED_PERIODS,
-                      comment="village-periods whose silver inputs changed, per ingest run")
+            lh.create(spark, "ops.changed_periods", tables.CHANGED_PERIODS)
             periods.write.format("delta").mode("append").save(lh.path("ops.changed_periods"))
             fresh = not lh.exists(spark, spec.table)
             schema = conform.silver_schema(spec)
-            lh.create(spark, spec.table, schema, comment=f"{source}: typed, latest version per key",
-                      constraints=conform.silver_constraints(spec))
+            lh.create(spark, spec.table, schema, constraints=conform.silver_constraints(spec))
             if fresh:  # a new table: the winners (one per key) are its rows, no MERGE needed
                 winners.select(*schema.names).write.format("delta").mode("append").save(lh.path(spec.table))
             else:
@@ -399,11 +397,11 @@ class SourceLoader:
                  .execute())
         if good:
             self._append_files(f"bronze.{source}", bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
-                               good, "_file", "_file_hash", f"{source} as landed, with lineage")
+                               good, "_file", "_file_hash")
             quarantine = B.quarantine_rows(bronze, checked, spec.names, carry, source, run_id, self.now)
             if sum(c["rows_quarantined"] for c in counts.values()):
                 self._append_files("ops.quarantine", quarantine, tables.QUARANTINE, good, "file", "file_hash",
-                                   "rejected rows with reason codes", tables.QUARANTINE_CHECKS)
+                                   tables.QUARANTINE_CHECKS)
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_duplicate": 0})
             log_rows.append({"source": source, "file": f.file, "file_hash": f.file_hash, "size_bytes": f.size_bytes,

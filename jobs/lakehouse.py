@@ -179,7 +179,10 @@ class Lakehouse:
         creation, not as one ALTER commit each. An existing table is left as it is, except that
         a constraint it lacks (a table made by an older release) is added. Tables are not put
         in the session catalog here: `register` / `register_all` do that for SQL by name."""
+        from jobs.catalog import description
+
         path = self.path(name)
+        comment = description(name) or comment  # the catalog's words for the project's tables
         constraints = dict(constraints or {})
         if self.exists(spark, name):
             table = DeltaTable.forPath(spark, path)

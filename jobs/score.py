@@ -71,8 +71,7 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         # One Spark job computes the rows (history windows, model, ranks); they are written
         # from the driver and reused by the audit and the caller, never read back.
         risk_rows = pandas_frame(risk.select(*[f.name for f in RISK_SCHEMA.fields]))
-        write_overwrite(spark, lh, RISK, risk_rows, RISK_SCHEMA,
-                        "Village risk for the next period (champion model)", user_metadata=meta,
+        write_overwrite(spark, lh, RISK, risk_rows, RISK_SCHEMA, user_metadata=meta,
                         replace_where=f"period_start = DATE'{predicted.isoformat()}'")
         st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
@@ -89,12 +88,14 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     `user_metadata` goes with the commit (the stage's inputs record)."""
     from pyspark.sql import functions as F
 
+    from features.periods import next_period_col
     from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
     from models.panel import pandas_frame, spark_frame
     from models.scoring import RISK_SCHEMA
     from models.training import write_overwrite
 
     spark, lh = ctx.spark, ctx.lakehouse
+    grain = str(ctx.settings.get("period", "month"))
     scored = spark_frame(spark, risk_rows, RISK_SCHEMA).select(
         "township_id", "period_start", F.col("high_risk").alias("flagged"),
         F.lit(None).cast("boolean").alias("actual_label"),
@@ -102,7 +103,10 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     audit = township_audit(scored).withColumn("source", F.lit("scored"))
     if lh.exists(spark, "gold.backtest_predictions"):
         preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == model_name)
-        flagged = flag_backtest(preds, flag_share).select("township_id", "period_start", "flagged", "actual_label")
+        # A backtest row's period_start is the feature period; its flags and outcome are for
+        # the next one, the period an audit row describes (as for the scored rows).
+        flagged = flag_backtest(preds, flag_share).select(
+            "township_id", next_period_col("period_start", grain).alias("period_start"), "flagged", "actual_label")
         audit = audit.unionByName(township_audit(flagged).withColumn("source", F.lit("backtest")))
     audit = audit.select(
         "township_id", "period_start", "villages", "flagged", "flag_rate", "actual_high_risk_rate",
@@ -111,8 +115,7 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     # Collected once (a few rows per township and period) and written from the driver, so the
     # row count needs no read of the table back.
     audit_rows = pandas_frame(audit)
-    return write_overwrite(spark, lh, AUDIT, audit_rows, AUDIT_SCHEMA,
-                           "Per township: flag rate vs actual high-risk rate, recall", user_metadata)
+    return write_overwrite(spark, lh, AUDIT, audit_rows, AUDIT_SCHEMA, user_metadata)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

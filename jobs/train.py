@@ -121,15 +121,13 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
         float(conf["scoring"]["flag_share"]), cfg.calibration_periods, cfg.random_state,
     )
     cmp = cmp.assign(period_start=next_period(last, grain), model=result.champion, run_id=ctx.run_id)
-    write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA,
-                    "Flags of the scored period: champion on citizen-only vs all-source labels")
+    write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA)
     overlap = label_overlap(panel, panel_all)
     # Replaces the label_sources rows only: the backtest's rows (perhaps reused, so not
     # rewritten by this run) stay, and a rerun leaves no duplicates. Tagged, so the check for
     # a recorded backtest looks past this commit.
     write_overwrite(
         spark, lh, METRICS, overlap.assign(run_id=ctx.run_id), METRICS_SCHEMA,
-        "Backtest metrics per model and period (period_start null: pooled)",
         user_metadata=json.dumps({LABEL_OVERLAP: {"run_id": ctx.run_id}}),
         replace_where=f"model = '{LABEL_SOURCES_MODEL}'",
     )

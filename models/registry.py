@@ -23,22 +23,22 @@ REGISTRY = "ops.model_registry"
 
 REGISTRY_SCHEMA = T.StructType(
     [
-        T.StructField("version", T.StringType(), False),
-        T.StructField("model", T.StringType(), False),
-        T.StructField("kind", T.StringType(), False),
-        T.StructField("role", T.StringType(), False),
-        T.StructField("params", T.StringType(), True),
-        T.StructField("features", T.ArrayType(T.StringType()), True),
-        T.StructField("label", T.StringType(), True),
-        T.StructField("train_start", T.DateType(), True),
-        T.StructField("train_end", T.DateType(), True),
-        T.StructField("calibration_start", T.DateType(), True),
-        T.StructField("metrics", T.MapType(T.StringType(), T.DoubleType()), True),
-        T.StructField("selection_note", T.StringType(), True),
-        T.StructField("artifact_path", T.StringType(), False),
-        T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True),
-        T.StructField("run_id", T.StringType(), False),
-        T.StructField("created_at", T.TimestampType(), False),
+        T.StructField("version", T.StringType(), False, {"comment": "Model version: <run id>-<model name>; gold.village_risk.model_version points here."}),
+        T.StructField("model", T.StringType(), False, {"comment": "Model name."}),
+        T.StructField("kind", T.StringType(), False, {"comment": "baseline or classifier."}),
+        T.StructField("role", T.StringType(), False, {"comment": "champion (the one the scorer uses) or challenger."}),
+        T.StructField("params", T.StringType(), True, {"comment": "The model's settings as JSON."}),
+        T.StructField("features", T.ArrayType(T.StringType()), True, {"comment": "Input columns the model uses."}),
+        T.StructField("label", T.StringType(), True, {"comment": "Label column it was trained on."}),
+        T.StructField("train_start", T.DateType(), True, {"comment": "First feature period of the final fit."}),
+        T.StructField("train_end", T.DateType(), True, {"comment": "Last feature period of the final fit."}),
+        T.StructField("calibration_start", T.DateType(), True, {"comment": "First feature period held out for calibration; null without calibration."}),
+        T.StructField("metrics", T.MapType(T.StringType(), T.DoubleType()), True, {"comment": "Selection metrics: mean over the recent backtest periods."}),
+        T.StructField("selection_note", T.StringType(), True, {"comment": "Why the champion was chosen (champion row only)."}),
+        T.StructField("artifact_path", T.StringType(), False, {"comment": "Where the fitted model is stored."}),
+        T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True, {"comment": "Delta versions of the tables it was trained from."}),
+        T.StructField("run_id", T.StringType(), False, {"comment": "Training run."}),
+        T.StructField("created_at", T.TimestampType(), False, {"comment": "When the row was registered."}),
     ]
 )
 
@@ -120,7 +120,7 @@ def registry_row(
 
 
 def append(spark: SparkSession, lakehouse: Lakehouse, rows: list[dict[str, Any]]) -> None:
-    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, comment="Trained risk models, one row per fit")
+    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA)
     df = spark.createDataFrame(rows, schema=REGISTRY_SCHEMA)
     df.write.format("delta").mode("append").save(lakehouse.path(REGISTRY))
 

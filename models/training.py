@@ -45,28 +45,28 @@ INPUT_TABLES = ("gold.village_features", "silver.villages", "silver.incidents")
 
 PREDICTIONS_SCHEMA = T.StructType(
     [
-        T.StructField("village_id", T.StringType(), False),
-        T.StructField("township_id", T.StringType(), True),
-        T.StructField("period_start", T.DateType(), False),
-        T.StructField("model", T.StringType(), False),
-        T.StructField("score", T.DoubleType(), True),
-        T.StructField("probability", T.DoubleType(), True),
-        T.StructField("expected_weighted", T.DoubleType(), True),
-        T.StructField("actual_weighted", T.DoubleType(), True),
-        T.StructField("actual_label", T.BooleanType(), True),
-        T.StructField("trained_through", T.DateType(), True),
-        T.StructField("run_id", T.StringType(), False),
+        T.StructField("village_id", T.StringType(), False, {"comment": "Village code."}),
+        T.StructField("township_id", T.StringType(), True, {"comment": "Township code of the village."}),
+        T.StructField("period_start", T.DateType(), False, {"comment": "The feature period the prediction was made from; the actuals are of the period after it."}),
+        T.StructField("model", T.StringType(), False, {"comment": "Model name (a baseline or a classifier of conf/models.yaml)."}),
+        T.StructField("score", T.DoubleType(), True, {"comment": "The model's ranking score; higher is riskier."}),
+        T.StructField("probability", T.DoubleType(), True, {"comment": "Predicted chance of being among the highest-risk villages of the next period (null for baselines without one)."}),
+        T.StructField("expected_weighted", T.DoubleType(), True, {"comment": "Predicted severity-weighted count of the next period."}),
+        T.StructField("actual_weighted", T.DoubleType(), True, {"comment": "Severity-weighted count of the label's incidents reported in the next period."}),
+        T.StructField("actual_label", T.BooleanType(), True, {"comment": "The next period's high-risk label (label_high_risk_next)."}),
+        T.StructField("trained_through", T.DateType(), True, {"comment": "Last feature period of the fit that made the prediction (rolling origin)."}),
+        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
     ]
 )
 METRICS_SCHEMA = T.StructType(
     [
-        T.StructField("model", T.StringType(), False),
-        T.StructField("period_start", T.DateType(), True),
-        T.StructField("metric", T.StringType(), False),
-        T.StructField("coverage", T.DoubleType(), True),
-        T.StructField("bin", T.IntegerType(), True),
-        T.StructField("value", T.DoubleType(), True),
-        T.StructField("run_id", T.StringType(), False),
+        T.StructField("model", T.StringType(), False, {"comment": "Model name."}),
+        T.StructField("period_start", T.DateType(), True, {"comment": "The feature period whose next-period outcome was scored; null for rows pooled over every period (reliability bins, label overlap)."}),
+        T.StructField("metric", T.StringType(), False, {"comment": "Metric name: hit_rate, pei_star, pai, roc_auc, pr_auc, brier, ece, reliability_* (docs/models.md)."}),
+        T.StructField("coverage", T.DoubleType(), True, {"comment": "Share of villages flagged for the coverage metrics (hit_rate, pei_star, pai); null otherwise."}),
+        T.StructField("bin", T.IntegerType(), True, {"comment": "Reliability bin (0 = lowest predicted chance) for reliability_* rows; null otherwise."}),
+        T.StructField("value", T.DoubleType(), True, {"comment": "Metric value."}),
+        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
     ]
 )
 
@@ -178,13 +178,14 @@ def area_series(villages: DataFrame | None) -> pd.Series | None:
 
 
 def write_overwrite(spark: SparkSession, lakehouse: Lakehouse, name: str, pdf: pd.DataFrame,
-                    schema: T.StructType, comment: str, user_metadata: str | None = None,
+                    schema: T.StructType, user_metadata: str | None = None,
                     replace_where: str | None = None) -> int:
     """Replace the table's content (or the rows matching `replace_where`) with these rows.
 
-    `user_metadata` is recorded in the Delta commit (readable in the table's history).
+    `user_metadata` is recorded in the Delta commit (readable in the table's history); the
+    table's description comes from the catalog (jobs/catalog.py).
     """
-    lakehouse.create(spark, name, schema, comment=comment)
+    lakehouse.create(spark, name, schema)
     writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
     if user_metadata is not None:
         writer = writer.option("userMetadata", user_metadata)
@@ -232,11 +233,9 @@ def write_backtest(spark: SparkSession, lakehouse: Lakehouse, preds: pd.DataFram
         {MADE_FROM: {**asdict(made_from), "run_id": run_id}}, sort_keys=True
     )
     preds_out = _dates(preds.assign(run_id=run_id), ["period_start", "trained_through"])
-    write_overwrite(spark, lakehouse, PREDICTIONS, preds_out, PREDICTIONS_SCHEMA,
-                    "Out-of-sample rolling-origin predictions of every model", user_metadata=meta)
+    write_overwrite(spark, lakehouse, PREDICTIONS, preds_out, PREDICTIONS_SCHEMA, user_metadata=meta)
     metrics_out = _dates(metrics.assign(run_id=run_id), ["period_start"])
-    write_overwrite(spark, lakehouse, METRICS, metrics_out, METRICS_SCHEMA,
-                    "Backtest metrics per model and period (period_start null: pooled)", user_metadata=meta)
+    write_overwrite(spark, lakehouse, METRICS, metrics_out, METRICS_SCHEMA, user_metadata=meta)
 
 
 def _commit_record(user_metadata: str | None) -> dict[str, Any]:

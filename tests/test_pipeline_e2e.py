@@ -40,6 +40,17 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     assert [r["probability"] for r in by_rank] == sorted((r["probability"] for r in risk), reverse=True)
     assert any(r["high_risk"] for r in risk)
 
+    # one meaning of period_start in the audit: the period the flags are for (a backtest row's
+    # outcome period is the one after its feature period)
+    audit = lh.read(spark, "gold.township_audit").collect()
+    champion = {r["model"] for r in audit}
+    assert len(champion) == 1
+    preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == champion.pop())
+    feature_periods = {r["period_start"] for r in preds.select("period_start").distinct().collect()}
+    assert {r["period_start"] for r in audit if r["source"] == "backtest"} == {
+        next_period(p, "month") for p in feature_periods}
+    assert {r["period_start"] for r in audit if r["source"] == "scored"} == {r["period_start"] for r in risk}
+
     plan = lh.read(spark, "gold.patrol_plan")
     assert plan.filter(F.col("hours") < 0).count() == 0
     assert plan.select("village_id").distinct().count() == n_villages  # visibility floor everywhere
@@ -68,3 +79,26 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["n", str(n_villages)]
+
+
+def test_every_table_matches_the_catalog(county_run, spark):
+    """Each table of the county's lakehouse is in jobs/catalog.py with the same columns, types,
+    column comments and description, and no catalogued table is missing."""
+    from deltalake import DeltaTable
+
+    from conf import load_settings
+    from jobs import catalog
+    from jobs.lakehouse import Lakehouse
+
+    lh = Lakehouse(str(county_run.lakehouse))
+    sections = catalog.sections_of(load_settings("test"))
+    found = sorted(lh.existing_tables(spark))
+    assert found == sorted(catalog.TABLES)
+    for name in found:
+        want = [(f.name, f.dataType.simpleString(), f.metadata.get("comment"))
+                for f in catalog.schema(name, sections).fields]
+        got = [(f.name, f.dataType.simpleString(), f.metadata.get("comment"))
+               for f in lh.read(spark, name).schema.fields]
+        assert got == want, name
+        assert DeltaTable(str(lh.local_path(name))).metadata().description == catalog.description(name), name
+

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pyspark.sql import types as T
 
 
 def _f(name: str, dtype: T.DataType, comment: str) -> T.StructField:
     return T.StructField(name, dtype, True, {"comment": comment})
+
+
+def landed_fields(source: str, spec: Any, ingest_conf: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(bronze columns in order, personal field -> pseudonym kind) of a source: the contract's
+    columns, then the personal fields its exports may carry (conf/ingest.yaml `personal`)."""
+    personal = dict(ingest_conf["personal"]["fields"]) if ingest_conf["sources"][source].get("personal") else {}
+    return tuple(spec.names) + tuple(personal), personal
 
 
 def bronze_schema(fields: Sequence[str], personal: Sequence[str]) -> T.StructType:

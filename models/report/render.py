@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.periods import period_end
 from models.report.charts import (
     RISK_BREAKS,
     RISK_COLOURS,
@@ -78,14 +79,6 @@ def model_words(name: str, grain: str = "month") -> str:
 
 def period_words(start: date, grain: str) -> str:
     return start.strftime("%B %Y") if grain == "month" else f"the week starting {start.isoformat()}"
-
-
-def period_end(start: date, grain: str) -> date:
-    """Last day of the period starting on `start`."""
-    if grain == "month":
-        nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        return nxt - timedelta(days=1)
-    return start + timedelta(days=6)
 
 
 def _recent(metrics: pd.DataFrame, periods: int) -> pd.DataFrame:
@@ -172,7 +165,7 @@ def header(data: ReportData, generated: datetime) -> dict[str, Any]:
         "model": model_words(str(model), data.grain) if model else None,
         "model_version": champ.get("version"),
         "trained_to": champ["train_end"].isoformat() if champ.get("train_end") is not None else None,
-        "past": period_end(start, data.grain) < generated.date(),
+        "past": period_end(start, data.grain) <= generated.date(),  # exclusive end
     }
 
 

@@ -97,6 +97,7 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
     # Champion gbm (named in model_version): optimized plan V1 eff 3, V3 eff 2 on actuals 4, 0, 2.
     comp = {r["strategy"]: r for r in ctx.lakehouse.read(ctx.spark, "gold.allocation_backtest").collect()}
     assert comp["optimized"]["model"] == "gbm"
+    assert {r["period_start"] for r in comp.values()} == {MAY}  # April's features: the plan for May
     assert comp["optimized"]["actual_prevented"] == pytest.approx(4 * g(3) + 2 * g(2))
     assert comp["equal"]["actual_prevented"] == pytest.approx(4 * g(4 / 3 + 0.5) + 2 * g(4 / 3 + 1))
     assert summary["comparison"]["optimized"] == pytest.approx(4 * g(3) + 2 * g(2))

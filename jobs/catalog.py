@@ -1,0 +1,207 @@
+"""The lakehouse's tables in one place: every table's name, what one row is, its description
+and its schema with a comment on every column.
+
+The schemas stay beside the code that fills them (features/landing for bronze, silver and the
+ingest ops tables, features/dictionary.py for the feature tables, models/ for the rest); the
+catalog names each one, so `Lakehouse.create` takes a table's description from here, the
+docs' table reference (docs/tables.md) is rendered from here, and a test compares every table
+of a real lakehouse with it. `python -m jobs.catalog` rewrites the reference in docs/tables.md;
+`--check` exits 1 when it is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "tables.md"
+BEGIN, END = "<!-- BEGIN generated:catalog -->", "<!-- END generated:catalog -->"
+
+SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    grain: str  # what one row is
+    description: str
+    schema: Callable[[Mapping[str, Any]], Any]  # sections of the settings -> StructType
+    partition_by: tuple[str, ...] = ()
+
+
+def _spec(source: str) -> Any:
+    from conf import CONF_DIR, load_yaml
+    from features.landing.rules import parse_spec
+
+    return parse_spec(source, load_yaml(CONF_DIR / "expectations" / f"{source}.yaml"))
+
+
+def _bronze(source: str) -> Callable[[Mapping[str, Any]], Any]:
+    def schema(sections: Mapping[str, Any]) -> Any:
+        from features.landing import tables
+
+        fields, personal = tables.landed_fields(source, _spec(source), sections["ingest"])
+        return tables.bronze_schema(fields, list(personal))
+    return schema
+
+
+def _silver(source: str) -> Callable[[Mapping[str, Any]], Any]:
+    def schema(sections: Mapping[str, Any]) -> Any:
+        from features.landing import conform
+
+        return conform.silver_schema(_spec(source))
+    return schema
+
+
+def _fixed(module: str, attribute: str) -> Callable[[Mapping[str, Any]], Any]:
+    def schema(sections: Mapping[str, Any]) -> Any:
+        import importlib
+
+        value = getattr(importlib.import_module(module), attribute)
+        return value() if callable(value) else value
+    return schema
+
+
+def _features(sections: Mapping[str, Any]) -> Any:
+    from features import dictionary
+
+    grain = str(sections.get("period", "month"))
+    return dictionary.schema_of(dictionary.village_feature_columns(sections["features"], grain))
+
+
+def _governance(sections: Mapping[str, Any]) -> Any:
+    from features import dictionary
+
+    return dictionary.schema_of(dictionary.governance_columns())
+
+
+def _tables() -> list[Table]:
+    out: list[Table] = []
+    for s in SOURCES:
+        out.append(Table(f"bronze.{s}", "one row per landed record (every version, exact duplicates once)",
+                         f"{s} as landed, with lineage; personal fields as keyed pseudonyms",
+                         _bronze(s)))
+    for s in SOURCES:
+        out.append(Table(f"silver.{s}", "one row per key: the latest version",
+                         f"{s}: typed, conformed, latest version per key", _silver(s)))
+    out += [
+        Table("ops.ingest_log", "one row per landed file content and run",
+              "file manifest: what each ingest run did with each file",
+              _fixed("features.landing.tables", "INGEST_LOG")),
+        Table("ops.quarantine", "one row per rejected landed record",
+              "rejected rows with reason codes (docs/landing.md)",
+              _fixed("features.landing.tables", "QUARANTINE")),
+        Table("ops.changed_periods", "one row per source, village and period an ingest run changed",
+              "village-periods whose silver inputs changed, per ingest run (features recompute them)",
+              _fixed("features.landing.tables", "CHANGED_PERIODS")),
+        Table("ops.model_registry", "one row per model fit by a training run",
+              "trained risk models; role champion marks the one the scorer uses",
+              _fixed("models.registry", "REGISTRY_SCHEMA")),
+        Table("gold.village_features", "one row per village and period",
+              "point-in-time risk features of each village and period, and next-period labels "
+              "(docs/features.md)", _features),
+        Table("gold.governance_index", "one row per village and period",
+              "governance-capacity index: subject, organization, resource and mechanism "
+              "sub-scores 0-100 and their weighted mean", _governance),
+        Table("gold.backtest_predictions", "one row per village, feature period and model",
+              "out-of-sample rolling-origin predictions of every model, with what happened next",
+              _fixed("models.training", "PREDICTIONS_SCHEMA")),
+        Table("gold.model_metrics", "one row per model, feature period, metric and coverage (or bin)",
+              "backtest metrics per model and period; rows without a period are pooled",
+              _fixed("models.training", "METRICS_SCHEMA")),
+        Table("gold.village_risk", "one row per village and forecast period",
+              "risk of every village for the period after the last complete one (champion model), "
+              "with rank, flag and reasons", _fixed("models.scoring", "RISK_SCHEMA")),
+        Table("gold.township_audit", "one row per township, period and source (backtest or scored)",
+              "per township: how many villages were flagged against how many turned out high risk",
+              _fixed("models.audit", "AUDIT_SCHEMA")),
+        Table("gold.label_source_comparison", "one row per village of the forecast period",
+              "flags of the forecast period with the champion fit on citizen-reported labels "
+              "and on labels from every source", _fixed("models.audit", "COMPARISON_SCHEMA")),
+        Table("gold.patrol_plan", "one row per village, forecast period and actor type with hours",
+              "patrol hours per village and actor type for the forecast period, within capacity",
+              _fixed("models.allocation_plan", "plan_schema")),
+        Table("gold.patrol_capacity_used", "one row per period, actor type and scope",
+              "hours each actor type has in each scope and how many the plan uses",
+              _fixed("models.allocation_plan", "capacity_schema")),
+        Table("gold.allocation_backtest", "one row per backtest period and strategy",
+              "the optimized plan against proportional and equal hours, scored on what happened",
+              _fixed("models.allocation_plan", "comparison_schema")),
+    ]
+    return out
+
+
+TABLES: dict[str, Table] = {t.name: t for t in _tables()}
+
+
+def description(name: str) -> str | None:
+    """The table's description, None for a table the catalog does not list (tests' own)."""
+    t = TABLES.get(name)
+    return t.description if t else None
+
+
+def schema(name: str, sections: Mapping[str, Any]) -> Any:
+    """The table's schema with column comments under these settings (see `sections_of`)."""
+    return TABLES[name].schema(sections)
+
+
+def sections_of(settings: Any) -> dict[str, Any]:
+    """What the schemas depend on: the ingest and features sections and the period grain."""
+    return {"ingest": settings.section("ingest"), "features": settings.section("features"),
+            "period": settings.get("period", "month")}
+
+
+def _type(dtype: Any) -> str:
+    return dtype.simpleString()
+
+
+def render(sections: Mapping[str, Any]) -> str:
+    """The table reference in Markdown: per table, one row per column."""
+    lines = []
+    for t in TABLES.values():
+        lines += ["", f"### {t.name}", "", f"{t.description[0].upper()}{t.description[1:]}. "
+                  f"Grain: {t.grain}.", "", "| column | type | comment |", "|---|---|---|"]
+        for f in schema(t.name, sections).fields:
+            comment = str(f.metadata.get("comment", "")).replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {_type(f.dataType)} | {comment} |")
+    return "\n".join(lines[1:])
+
+
+def rewrite(doc: Path, sections: Mapping[str, Any]) -> tuple[str, str]:
+    """(current text, text with the generated reference) of docs/tables.md."""
+    text = doc.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{doc} has no {BEGIN} ... {END} block for the table reference")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return text, f"{head}{BEGIN}\n{render(sections)}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.catalog",
+        description="Rewrite the generated table reference of docs/tables.md from the catalog "
+                    "(the default settings); --check only says whether it is current.",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when docs/tables.md is stale")
+    args = parser.parse_args(argv)
+    from conf import load_settings
+
+    current, wanted = rewrite(DOC, sections_of(load_settings()))
+    if args.check:
+        if current != wanted:
+            print(f"{DOC} is stale: run `python -m jobs.catalog`", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(wanted, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
