@@ -124,9 +124,11 @@ def _group_col(category_groups: Mapping[str, Sequence[str]]) -> Column:
     return F.coalesce(F.create_map(*flat)[F.col("category")], F.lit("other"))
 
 
-def _weight_col(severity_weights: Mapping[int, float]) -> Column:
+def severity_weight_col(severity_weights: Mapping[int, float]) -> Column:
+    """An incident's weight from conf/features.yaml `severity_weights` (0 for an unlisted severity):
+    the one definition the features, the labels and the label-source comparison use."""
     flat = [F.lit(x) for k, v in sorted(severity_weights.items()) for x in (int(k), float(v))]
-    return F.coalesce(F.create_map(*flat)[F.col("severity")], F.lit(0.0))
+    return F.coalesce(F.create_map(*flat)[F.col("severity").cast("int")], F.lit(0.0))
 
 
 def history_columns(
@@ -170,7 +172,7 @@ def incident_history(
         .transform(lambda df: explode_to_targets(df, "pidx", max_lag, targets))
         .filter(visible_at_end("known_from", "known_to"))
         .withColumn("grp", _group_col(category_groups))
-        .withColumn("wt", _weight_col(severity_weights))
+        .withColumn("wt", severity_weight_col(severity_weights))
     )
     counts = F.col("status") != "false_alarm"
     seen = seen.filter(counts)

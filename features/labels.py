@@ -16,7 +16,7 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.incidents import _weight_col
+from features.incidents import severity_weight_col
 from features.pit import timestamp_period_index
 
 
@@ -32,7 +32,7 @@ def next_period_outcome(
     return (
         incidents.filter(is_counted)
         .withColumn("outcome_pidx", timestamp_period_index("reported_at", grain))
-        .withColumn("wt", _weight_col(severity_weights))
+        .withColumn("wt", severity_weight_col(severity_weights))
         .groupBy("village_id", "outcome_pidx")
         .agg(F.sum("wt").alias("weighted"))
     )

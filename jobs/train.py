@@ -108,7 +108,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
 
     spark, lh = ctx.spark, ctx.lakehouse
     fconf = ctx.settings.section("features")
-    weights = {int(k): float(v) for k, v in (fconf.get("severity_weights") or {1: 1, 2: 2, 3: 3, 4: 4}).items()}
+    weights = {int(k): float(v) for k, v in fconf["severity_weights"].items()}  # conf only: no second default
     ls = conf["label_sources"]
     counts = pandas_frame(all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]))
     share = float(ls.get("high_risk_share", 0.10))

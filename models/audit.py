@@ -84,8 +84,9 @@ def all_source_counts(
     incidents: DataFrame, grain: str, severity_weights: Mapping[int, float], sources: Sequence[str]
 ) -> DataFrame:
     """Severity-weighted incident count per village and period (by report date), false alarms out."""
-    flat = [F.lit(x) for k, v in sorted(severity_weights.items()) for x in (int(k), float(v))]
-    weight = F.coalesce(F.create_map(*flat)[F.col("severity").cast("int")], F.lit(0.0))
+    from features.incidents import severity_weight_col
+
+    weight = severity_weight_col(severity_weights)
     is_false_alarm = F.coalesce(F.col("is_false_alarm"), F.lit(False)) | (F.col("status") == "false_alarm")
     counted = F.col("source").isin(list(sources)) & ~is_false_alarm & F.col("village_id").isNotNull()
     return (
