@@ -102,6 +102,12 @@ def _tables() -> list[Table]:
         Table("ops.model_registry", "one row per model fit by a training run",
               "trained risk models; role champion marks the one the scorer uses",
               _fixed("models.registry", "REGISTRY_SCHEMA")),
+        Table("ops.maintenance_log", "one row per table and maintenance action of a run",
+              "what `rural-risk maintain` did: compaction and vacuum, files and versions",
+              _fixed("jobs.maintain", "log_schema")),
+        Table("ops.data_dictionary", "one row per table and column",
+              "every table's columns with type and comment, from the catalog (`rural-risk maintain`)",
+              _fixed("jobs.maintain", "dictionary_schema")),
         Table("gold.village_features", "one row per village and period",
               "point-in-time risk features of each village and period, and next-period labels "
               "(docs/features.md)", _features),

@@ -29,6 +29,7 @@ COMMANDS = {
     "report": "jobs.report",
     "pipeline": "jobs.pipeline",
     "sql": "jobs.sql",
+    "maintain": "jobs.maintain",
 }
 
 

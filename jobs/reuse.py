@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 MARK = "rural_risk_stage"
 # Setting blocks that change how a run executes, never what it writes.
-OPERATIONAL = frozenset({"spark", "delta", "progress_seconds", "reports"})
+OPERATIONAL = frozenset({"spark", "delta", "progress_seconds", "reports", "maintenance"})
 # conf/<name>.yaml sections a stage's result can depend on (generator and schedule cannot).
 SECTIONS = ("allocation", "calendar", "codes", "features", "governance", "ingest", "models")
 PACKAGES = ("conf", "features", "jobs", "models")

@@ -93,7 +93,7 @@ def test_every_table_matches_the_catalog(county_run, spark):
     lh = Lakehouse(str(county_run.lakehouse))
     sections = catalog.sections_of(load_settings("test"))
     found = sorted(lh.existing_tables(spark))
-    assert found == sorted(catalog.TABLES)
+    assert found == sorted(set(catalog.TABLES) - {"ops.maintenance_log", "ops.data_dictionary"})  # maintain's
     for name in found:
         want = [(f.name, f.dataType.simpleString(), f.metadata.get("comment"))
                 for f in catalog.schema(name, sections).fields]

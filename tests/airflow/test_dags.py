@@ -24,7 +24,7 @@ def _edges(dag: dict[str, Any]) -> dict[str, list[str]]:
 
 def test_dagbag_has_both_dags_and_no_import_errors(bag):
     assert bag["import_errors"] == {}
-    assert sorted(bag["dags"]) == ["rural_risk_pipeline", "rural_risk_training"]
+    assert sorted(bag["dags"]) == ["rural_risk_maintenance", "rural_risk_pipeline", "rural_risk_training"]
 
 
 def test_pipeline_task_graph(bag):
@@ -54,6 +54,14 @@ def test_training_task_graph(bag):
     assert _edges(dag) == {"backtest": [], "train": ["backtest"], "promote": ["train"]}
 
 
+def test_maintenance_runs_weekly_with_the_settings_retention(bag):
+    dag = bag["dags"]["rural_risk_maintenance"]
+    assert _edges(dag) == {"maintain": []}
+    assert (dag["timetable"], dag["cron"], dag["max_active_runs"]) == ("CronDataIntervalTimetable", "0 4 * * 0", 1)
+    args = dag["rendered"]["maintain"]["args"]
+    assert args[-1:] == ["maintain"]  # retention from the settings, no override in the DAG
+
+
 def test_schedules_from_conf(bag):
     pipe, train = bag["dags"]["rural_risk_pipeline"], bag["dags"]["rural_risk_training"]
     assert (pipe["timetable"], pipe["cron"], pipe["timezone"]) == (
@@ -67,7 +75,8 @@ def test_schedules_from_conf(bag):
 
 
 def test_retries_on_every_spark_task(bag):
-    for dag_id, retries, delay in (("rural_risk_pipeline", 2, 300.0), ("rural_risk_training", 1, 600.0)):
+    for dag_id, retries, delay in (("rural_risk_pipeline", 2, 300.0), ("rural_risk_training", 1, 600.0),
+                                   ("rural_risk_maintenance", 1, 600.0)):
         spark = {tid: t for tid, t in bag["dags"][dag_id]["tasks"].items()
                  if t["operator"] == "SparkSubmitOperator"}
         assert spark, dag_id
@@ -132,7 +141,8 @@ def test_delta_jars_rendered_from_the_jar_cache(bag):
     assert all(Path(j).is_file() and Path(j).parent == ROOT / ".cache/jars" for j in jars)
 
 
-@pytest.mark.parametrize("dag_file", ["rural_risk_pipeline.py", "rural_risk_training.py"])
+@pytest.mark.parametrize("dag_file", ["rural_risk_pipeline.py", "rural_risk_training.py",
+                                      "rural_risk_maintenance.py"])
 def test_no_heavy_imports_at_module_level(tmp_path, dag_file):
     out = run_probe(airflow_python(), tmp_path, "imports", str(DAGS / dag_file))
     assert out == {"file": dag_file, "heavy": []}

@@ -50,7 +50,7 @@ def test_user_mistakes_give_one_line_and_nonzero_exit(argv, message):
 
 
 @pytest.mark.parametrize("command", ["features", "train", "backtest", "score", "allocate", "report",
-                                     "promote", "validate", "sql"])
+                                     "promote", "validate", "sql", "maintain"])
 def test_a_stage_that_reads_the_lakehouse_refuses_a_folder_that_is_none(command, tmp_path, capsys):
     argv = [command, "SELECT 1"] if command == "sql" else [command]
     missing = tmp_path / "lakehuose"
