@@ -210,12 +210,15 @@ def _check_source(loader: SourceLoader, source: str, spec: Any, files: list[Any]
             fc.rows_duplicate, fc.rows_quarantined = c["rows_duplicate"], c["rows_quarantined"]
             share = fc.rows_quarantined / fc.rows_read if fc.rows_read else 0.0
             if fc.rows_read >= int(bf["min_rows"]) and share > float(bf["max_bad_share"]):
-                out.failed.append(f"{f.file}: {fc.rows_quarantined} of {fc.rows_read} rows fail their checks "
-                                  f"({share:.0%} > {float(bf['max_bad_share']):.0%})")
+                # as ingest: the file is rejected alone, the source's other files load
+                fc.rejected = (f"{fc.rows_quarantined} of {fc.rows_read} rows fail their checks "
+                               f"({share:.0%} > {float(bf['max_bad_share']):.0%} in conf/ingest.yaml batch_failure)")
+                fc.rows_load = fc.rows_duplicate = fc.rows_quarantined = 0  # nothing of it is taken
         accepted = None
         if source == "villages" and not out.failed:
-            rows = (candidates.filter(~F.col("_dup")).select("village_id", "longitude", "latitude")
-                    .distinct().collect())
+            loading = [f.file for f in good if checks_by_file[f.file].rejected is None]
+            rows = (candidates.filter(~F.col("_dup") & F.col("_file").isin(loading))
+                    .select("village_id", "longitude", "latitude").distinct().collect())
             accepted = spark.createDataFrame(rows, "village_id string, longitude double, latitude double")
         return out, accepted
     finally:

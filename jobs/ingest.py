@@ -101,6 +101,8 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
             result = SourceSummary(source=source, failed=True, messages=[
                 f"stopped by {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 " (its files stay unloaded; a rerun retries them)"])
+        if result.failed:
+            loader.failed_sources.add(source)
         for msg in result.messages:
             ctx.log.warning("%s: %s", source, msg)
         summary.sources.append(result)
@@ -165,6 +167,9 @@ class SourceLoader:
         # Manifest rows of every source, written in one commit when the run ends (flush_log).
         self.pending_log: list[dict] = []
         self._zone_checked = False
+        # Sources that failed earlier in this run (villages loads first): named in the messages
+        # of the sources whose rows fail because of it.
+        self.failed_sources: set[str] = set()
 
     def _spark(self) -> Any:
         """The session, started by the first batch that needs it (a run with no new file
@@ -283,16 +288,30 @@ class SourceLoader:
         silver = read_or_empty(self.ctx, silver_name, conform.silver_schema(spec))
         candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
         counts, flagged = B.batch_counts(stats, checked, candidates, checks)
+        # A file whose own rows mostly fail is rejected alone (recorded with its reasons; it
+        # is tried again on every run until its content changes); the other files load.
+        rejected = []
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_quarantined": 0})
             share = c["rows_quarantined"] / c["rows_read"] if c["rows_read"] else 0.0
             if c["rows_read"] >= int(bf["min_rows"]) and share > float(bf["max_bad_share"]):
-                message = (f"{f.file}: {c['rows_quarantined']} of {c['rows_read']} rows fail their checks "
-                           f"({share:.0%} > {float(bf['max_bad_share']):.0%}): batch failure")
-                fatal.append(message)
+                message = self._file_failure(source, f.file, c, share, B.failing_rules(checked, f.file))
                 out.messages.append(message)
                 self._reject(log_rows, f, message, seen)
                 out.files_rejected += 1
+                rejected.append(f.file)
+        if rejected:
+            out.failed = True  # the run says so, though the other files load
+            good = [f for f in good if f.file not in rejected]
+            if not good:
+                self._write_log(log_rows)
+                return out
+            keep = F.col("_file").isin([f.file for f in good])
+            bronze, checked = bronze.filter(keep), self._cache(checked.filter(keep))
+            candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
+            kept = {f.file for f in good}
+            counts, flagged = B.batch_counts({k: v for k, v in stats.items() if k in kept}, checked,
+                                             candidates, checks)
         if self.use_gx and not fatal:
             fatal += self._validate(checked, spec, checks, counts, flagged, out)
         if fatal:
@@ -302,6 +321,28 @@ class SourceLoader:
             return out
         self._write(source, spec, opts, bronze, checked, candidates, silver, good, counts, log_rows, carry, out)
         return out
+
+    def _file_failure(self, source: str, file: str, counts: dict, share: float,
+                      rules: list[tuple[str, int, int, str | None]]) -> str:
+        """Why a file is rejected, in one line: its share, the rules most of its rows break
+        (rows, an example line and value), and a failed parent source when that is the cause."""
+        bf, bbox = self.conf["batch_failure"], self.conf["bounding_box"]
+        parts = []
+        for reason, rows, line, value in rules:
+            example = f"line {line}" + (f": {value!r}" if value is not None else "")
+            text = f"{reason} on {rows} rows (e.g. {example})"
+            if reason in ("out_of_range:longitude", "out_of_range:latitude"):
+                axis = "lon" if reason.endswith("longitude") else "lat"
+                text += (f", outside {bbox[f'{axis}_min']}..{bbox[f'{axis}_max']} set in conf/ingest.yaml "
+                         "bounding_box")
+            parts.append(text)
+        message = (f"{file}: {counts['rows_quarantined']} of {counts['rows_read']} rows fail their checks "
+                   f"({share:.0%} > {float(bf['max_bad_share']):.0%} in conf/ingest.yaml batch_failure): "
+                   f"file rejected, the other files of {source} load; most failing rules: "
+                   + ("; ".join(parts) if parts else "malformed lines"))
+        if any(r == "unknown_village" for r, *_ in rules) and "villages" in self.failed_sources:
+            message += " (villages failed to load in this run, so their village_id is not known yet)"
+        return message
 
     def _validate(self, checked: DataFrame, spec: Any, checks: list[str], counts: dict,
                   flagged: dict[str, int], out: SourceSummary) -> list[str]:

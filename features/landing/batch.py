@@ -124,6 +124,26 @@ def parse_stats(parsed: DataFrame) -> dict[str, dict]:
             for r in rows}
 
 
+def failing_rules(checked: DataFrame, file: str, n: int = 3) -> list[tuple[str, int, int, str | None]]:
+    """The `n` reason codes that quarantine most rows of one file: (reason, rows, first line,
+    the landed text of the column at fault on that line, when the reason names one)."""
+    top = (checked.filter(F.col("_file") == F.lit(file))
+           .select("_line", F.explode("_reasons").alias("reason"))
+           .groupBy("reason").agg(F.count(F.lit(1)).alias("rows"), F.min("_line").alias("line"))
+           .orderBy(F.col("rows").desc(), "reason").limit(n).collect())
+    out = []
+    for r in top:
+        column = r["reason"].split(":", 1)[1] if r["reason"].startswith(("out_of_range:", "bad_type:", "bad_code:", "future_timestamp:")) \
+            else "village_id" if r["reason"] == "unknown_village" else None
+        value = None
+        if column and f"_in_{column}" in checked.columns:
+            row = checked.filter((F.col("_file") == F.lit(file)) & (F.col("_line") == F.lit(r["line"]))) \
+                .select(f"_in_{column}").first()
+            value = None if row is None else row[0]
+        out.append((str(r["reason"]), int(r["rows"]), int(r["line"]), value))
+    return out
+
+
 def batch_counts(stats: Mapping[str, Mapping], checked: DataFrame, candidates: DataFrame,
                  checks: Sequence[str] = ()) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
     """Every count the summary, the manifest and the GX agreement need, in two Spark actions

@@ -229,8 +229,9 @@ def render_common(contract: Contract) -> str:
         ("encoding", "UTF-8 (a BOM is allowed)" + (
             "; " + ", ".join(f"{s}: {e}" for s, e in sorted(enc.items())) if enc else "; no source overridden"),
          "conf/ingest.yaml `encoding`"),
-        ("batch failure", f"a file of at least {bf['min_rows']} rows with more than "
-         f"{float(bf['max_bad_share']):.0%} of them quarantined", "conf/ingest.yaml `batch_failure`"),
+        ("file rejection", f"a file of at least {bf['min_rows']} rows with more than "
+         f"{float(bf['max_bad_share']):.0%} of them quarantined is rejected alone",
+         "conf/ingest.yaml `batch_failure`"),
     ]
     types = [(f"`{t}`", TYPE_TEXT[t]) for t in TYPES]
     return "\n".join([

@@ -158,3 +158,23 @@ def test_villages_already_in_the_lakehouse_are_known(ctx, spark):
     assert (f.rows_read, f.rows_load, f.rows_quarantined) == (8, 4, 4)
     assert f.reasons["unknown_village"] == (1, [7])
     assert sorted(p.name for p in Path(path, "_delta_log").iterdir()) == log
+
+
+def test_a_file_that_mostly_fails_is_rejected_alone(ctx, tmp_path):
+    """As ingest: 25 rows outside the bounding box reject their file; the other file loads."""
+    folder = tmp_path / "landing"
+    (folder / "villages").mkdir(parents=True)
+    (folder / "incidents").mkdir()
+    (folder / "villages" / "v.csv").write_text((EXAMPLES / "villages" / "example.csv").read_text(encoding="utf-8"),
+                                               encoding="utf-8")
+    head = ("incident_id,reported_at,occurred_at,village_id,longitude,latitude,category,severity,source,"
+            "response_minutes,status,updated_at")
+    row = "{id},2024-03-01 10:00:00,,,113.6,{lat},theft,2,citizen_call,12,open,2024-03-01 10:00:00"
+    (folder / "incidents" / "broken.csv").write_text(
+        "\n".join([head, *(row.format(id=f"J{n}", lat=45.5) for n in range(25))]) + "\n", encoding="utf-8")
+    report = check_landing(ctx, folder, sources=["villages", "incidents"], now=NOW)
+    broken = {f.file: f for s in report.sources for f in s.files}["incidents/broken.csv"]
+    assert broken.rejected == "25 of 25 rows fail their checks (100% > 50% in conf/ingest.yaml batch_failure)"
+    assert (broken.rows_read, broken.rows_load, broken.rows_quarantined) == (25, 0, 0)
+    assert broken.reasons["out_of_range:latitude"][0] == 25
+    assert not any(s.failed for s in report.sources)  # no batch-level failure: the villages load

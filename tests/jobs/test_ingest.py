@@ -245,6 +245,35 @@ def test_great_expectations_gate_counts_all_rows_and_runs_on_new_batches_only(ic
     assert again.data_docs is None and not (docs / "index.html").exists()
 
 
+def test_a_file_that_mostly_fails_is_rejected_alone_with_its_cause(ictx, tmp_path):
+    """One broken export (every row outside the bounding box) is rejected with the rule, the
+    count and an example; the source's other file loads."""
+    from jobs.ingest import ingest
+
+    landing = tmp_path / "isolated"
+    write(landing, "villages/v.csv", VILLAGES, encoding="gb18030")
+    ok = "I{n},2024-03-01 10:00:00,,V1,,,theft,2,citizen_call,12,open,2024-03-01 10:00:00,,,,"
+    far = "J{n},2024-03-01 10:00:00,,,113.6,45.5,theft,2,citizen_call,12,open,2024-03-01 10:00:00,,,,"
+    write(landing, "incidents/good.csv", "\n".join([INC_HEAD, *(ok.format(n=n) for n in range(5))]) + "\n")
+    write(landing, "incidents/broken.csv", "\n".join([INC_HEAD, *(far.format(n=n) for n in range(25))]) + "\n")
+    out = ingest(ictx, landing, sources=["villages", "incidents"], ingest_time=NOW, great_expectations=False)
+    inc = {s.source: s for s in out.sources}["incidents"]
+    assert (inc.failed, inc.files_loaded, inc.files_rejected, inc.rows_accepted) == (True, 1, 1, 5)
+    assert out.failed_sources == ["incidents"]
+    lh, spark = ictx.lakehouse, ictx.spark
+    assert sorted(r["incident_id"] for r in lh.read(spark, "silver.incidents").collect()) == [f"I{n}" for n in range(5)]
+    log = {r["file"]: r for r in lh.read(spark, "ops.ingest_log").filter("source = 'incidents'").collect()}
+    assert (log["incidents/good.csv"]["status"], log["incidents/broken.csv"]["status"]) == ("loaded", "rejected")
+    assert log["incidents/broken.csv"]["message"] == (
+        "incidents/broken.csv: 25 of 25 rows fail their checks (100% > 50% in conf/ingest.yaml "
+        "batch_failure): file rejected, the other files of incidents load; most failing rules: "
+        "out_of_range:latitude on 25 rows (e.g. line 2: '45.5'), outside 31.0..40.8 set in "
+        "conf/ingest.yaml bounding_box; unknown_village on 25 rows (e.g. line 2)")  # none to snap to
+    # the broken file's rows are not in the quarantine either: the file is refused as a whole
+    assert lh.read(spark, "ops.quarantine").filter("file = 'incidents/broken.csv'").count() == 0 \
+        if lh.exists(spark, "ops.quarantine") else True
+
+
 def test_generated_dirty_county_ends_where_its_truth_says(ctx, tmp_path):
     """Every planted dirty row of a tiny generated county is quarantined with its reason,
     counted as a duplicate, or accepted with its label mapped; personal values stay hidden."""
