@@ -112,7 +112,7 @@ def main() -> int:
         events_dir.mkdir(parents=True)
         env = {**os.environ, "RURAL_RISK_SPARK_CONF":
                f"spark.eventLog.enabled=true,spark.eventLog.compress=false,spark.eventLog.dir=file://{events_dir}"}
-        env.setdefault("RURAL_RISK_PSEUDONYM_KEY", "profile-run-synthetic-data-only")
+        env.setdefault("RURAL_RISK_PSEUDONYM_KEY", "profile-run-key-for-synthetic-data-only")
         wall, delta, out = run_stage(cmd, env, lakehouse, log)
         stage_secs = {m["stage"]: float(m["secs"]) for m in DONE.finditer(out)}
         jobs = job_table(read_events(events_dir))

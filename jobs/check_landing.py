@@ -11,6 +11,7 @@ like any other: the command judges the folder against the contract (docs/landing
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,7 +141,10 @@ def check_landing(ctx: RunContext, landing: str | Path, sources: list[str] | Non
         raise LandingFolderError(
             f"landing folder {landing} holds no file of {', '.join(wanted)} "
             f"(expected {landing}/<source>/.../<file>, e.g. {landing}/villages/villages.csv)")
-    loader = SourceLoader(ctx, conf, (now or datetime.now(UTC)).astimezone(UTC), use_gx=False)
+    # Nothing is stored, so personal fields are hashed with a key made for this check alone:
+    # checking a bureau's folder needs no pseudonymization key.
+    loader = SourceLoader(ctx, conf, (now or datetime.now(UTC)).astimezone(UTC), use_gx=False,
+                          key=os.urandom(32))
     specs = load_specs()
     spark = loader._spark()  # noqa: SLF001 - ingest's session check (time zone), same as a load
     known = _lakehouse_villages(ctx)

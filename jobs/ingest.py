@@ -83,7 +83,7 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
     use_gx = conf["quality"]["great_expectations"] if great_expectations is None else great_expectations
     specs = load_specs()
     wanted = [s for s in conf["sources"] if sources is None or s in sources]
-    loader = SourceLoader(ctx, conf, now, use_gx)
+    loader = SourceLoader(ctx, conf, now, use_gx, synthetic=is_synthetic(landing))
     summary = IngestSummary(run_id=ctx.run_id)
     with ctx.stage("read the file manifest ops.ingest_log") as st:
         loader.read_manifest()
@@ -111,6 +111,17 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
             st.done(rows=loader.flush_log(), detail="one commit for every source of the run")
     summary.data_docs = loader.finish()
     return summary
+
+
+def is_synthetic(landing: Path) -> bool:
+    """True for a landing folder `rural-risk generate` wrote (its _truth/summary.json says so)."""
+    import json
+
+    summary = Path(landing) / "_truth" / "summary.json"
+    try:
+        return bool(json.loads(summary.read_text(encoding="utf-8")).get("synthetic"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 MANIFEST_COLUMNS = ("source", "file", "file_hash", "status", "message")
@@ -151,15 +162,17 @@ class SourceLoader:
     (changed periods, silver, bronze, quarantine); the manifest rows of every source go to
     ops.ingest_log in one commit at the end of the run (flush_log)."""
 
-    def __init__(self, ctx: RunContext, conf: dict[str, Any], now: datetime, use_gx: bool) -> None:
+    def __init__(self, ctx: RunContext, conf: dict[str, Any], now: datetime, use_gx: bool,
+                 synthetic: bool = False, key: bytes | None = None) -> None:
         from conf import load_yaml
         from features.landing.pseudonym import resolve_key
 
         self.ctx, self.conf, self.now = ctx, conf, now
         sec = ctx.settings
-        self.key = resolve_key(str(sec.get("security.pseudonym_key_env", "RURAL_RISK_PSEUDONYM_KEY")),
-                               bool(sec.get("security.allow_dev_key", False)),
-                               sec.get("security.dev_key"), sec.profile)
+        # `key` is for callers that store nothing (check-landing); a load takes the deployment's.
+        self.key = key or resolve_key(str(sec.get("security.pseudonym_key_env", "RURAL_RISK_PSEUDONYM_KEY")),
+                                      bool(sec.get("security.allow_dev_key", False)),
+                                      sec.get("security.dev_key"), sec.profile, synthetic)
         self.codes = load_yaml("codes.yaml")
         self.grain = str(sec.get("period", "month"))
         self.use_gx = use_gx

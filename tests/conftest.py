@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from county_fixture import county_run  # noqa: F401 - the generated county, run once per session
 
-os.environ.setdefault("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only")
+os.environ.setdefault("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only-not-a-secret")
 
 FIRST_GROUPS = ("airflow-e2e", "county")  # the longest groups (marked in their modules)
 # Files of long tests that share no module- or class-scoped fixture, longest first (from the

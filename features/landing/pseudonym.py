@@ -22,13 +22,31 @@ class PseudonymKeyError(ValueError):
     """No usable pseudonymization key for this profile."""
 
 
-def resolve_key(env_name: str, allow_dev_key: bool, dev_key: str | None, profile: str) -> bytes:
-    """The HMAC key: from the environment, or the marked development key where allowed."""
+# An HMAC-SHA256 key shorter than this is guessable enough to reverse phone pseudonyms.
+MIN_KEY_CHARS = 32
+
+
+def resolve_key(env_name: str, allow_dev_key: bool, dev_key: str | None, profile: str,
+                synthetic: bool = False) -> bytes:
+    """The HMAC key: from the environment (at least MIN_KEY_CHARS characters), else the marked
+    development key, only where the profile allows it AND the landing is one the generator
+    marked as synthetic: real records never get the public development key."""
     value = os.environ.get(env_name, "")
     if value:
+        if len(value) < MIN_KEY_CHARS:
+            raise PseudonymKeyError(
+                f"{env_name} holds a key of {len(value)} characters: a pseudonymization key needs at "
+                f"least {MIN_KEY_CHARS} (e.g. the output of `openssl rand -hex 32`)"
+            )
         return value.encode("utf-8")
-    if allow_dev_key and dev_key:
+    if allow_dev_key and dev_key and synthetic:
         return dev_key.encode("utf-8")
+    if allow_dev_key and dev_key:
+        raise PseudonymKeyError(
+            f"environment variable {env_name} is not set, and the development key is only used for "
+            "landings `rural-risk generate` marked as synthetic (_truth/summary.json); this one is "
+            f"not: set {env_name} to the deployment's key before ingesting real records"
+        )
     raise PseudonymKeyError(
         f"environment variable {env_name} is not set and profile '{profile}' does not allow "
         "the development key (security.allow_dev_key): set the pseudonymization key before ingesting"

@@ -103,7 +103,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         RURAL_RISK_LANDING=str(landing),
         RURAL_RISK_REPORTS=str(reports),
         RURAL_RISK_PROFILE="test",
-        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only"),
+        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only-not-a-secret"),
     )
     _airflow(env, "db", "migrate", log=work / "migrate.log")
     full = _dag_test(env, "rural_risk_pipeline", work / "pipeline-1.log")

@@ -431,3 +431,20 @@ def test_a_source_stopped_by_an_error_leaves_the_other_sources_loaded(ictx, land
     assert [(s.source, s.files_loaded, s.files_skipped) for s in idle.sources] == [
         ("villages", 0, 1), ("population", 0, 1), ("organizations", 0, 1)]
     assert idle_ctx._spark is None
+
+
+def test_the_development_key_only_for_a_landing_marked_synthetic(ictx, tmp_path, monkeypatch):
+    from features.landing.pseudonym import PseudonymKeyError
+    from jobs.ingest import ingest, is_synthetic
+
+    landing = tmp_path / "real"
+    write(landing, "villages/v.csv", VILLAGES, encoding="gb18030")
+    monkeypatch.delenv("RURAL_RISK_PSEUDONYM_KEY", raising=False)
+    assert not is_synthetic(landing)
+    with pytest.raises(PseudonymKeyError, match="this one is not: set RURAL_RISK_PSEUDONYM_KEY"):
+        ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=False)
+    assert not ictx.lakehouse.exists(ictx.spark, "silver.villages")  # nothing stored
+    write(landing, "_truth/summary.json", '{"synthetic": true, "generator": "rural-risk generate"}')
+    assert is_synthetic(landing)
+    out = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=False)
+    assert out.failed_sources == [] and ictx.lakehouse.exists(ictx.spark, "silver.villages")

@@ -8,7 +8,7 @@ from features.landing.pseudonym import PseudonymKeyError, pseudonym, resolve_key
 
 
 def test_same_person_same_pseudonym_after_normalizing():
-    key = b"k"
+    key = b"k"  # pseudonym() itself takes any key; resolve_key checks the length
     assert pseudonym(" 138 0013 8000 ", "phone", key) == pseudonym("+86 138-0013-8000", "phone", key)
     assert pseudonym("11010519491231002x", "id_number", key) == pseudonym("11010519491231002X", "id_number", key)
     assert pseudonym("张  三", "name", key) == pseudonym("张 三", "name", key)
@@ -18,10 +18,16 @@ def test_same_person_same_pseudonym_after_normalizing():
     assert len(pseudonym("x", "name", key)) == 64
 
 
-def test_key_from_env_else_dev_key_only_where_allowed(monkeypatch):
-    monkeypatch.setenv("RR_TEST_KEY", "from-env")
-    assert resolve_key("RR_TEST_KEY", False, "dev", "cluster") == b"from-env"
+def test_key_from_env_else_dev_key_only_for_synthetic_landings(monkeypatch):
+    key = "k" * 32
+    monkeypatch.setenv("RR_TEST_KEY", key)
+    assert resolve_key("RR_TEST_KEY", False, "dev", "cluster") == key.encode()
+    monkeypatch.setenv("RR_TEST_KEY", "short-key")
+    with pytest.raises(PseudonymKeyError, match="holds a key of 9 characters: a pseudonymization key needs at least 32"):
+        resolve_key("RR_TEST_KEY", True, "dev", "local", synthetic=True)
     monkeypatch.delenv("RR_TEST_KEY")
-    assert resolve_key("RR_TEST_KEY", True, "dev", "local") == b"dev"
+    assert resolve_key("RR_TEST_KEY", True, "dev", "local", synthetic=True) == b"dev"
+    with pytest.raises(PseudonymKeyError, match="only used for landings `rural-risk generate` marked as synthetic"):
+        resolve_key("RR_TEST_KEY", True, "dev", "local", synthetic=False)  # real records
     with pytest.raises(PseudonymKeyError, match="profile 'cluster' does not allow"):
-        resolve_key("RR_TEST_KEY", False, "dev", "cluster")
+        resolve_key("RR_TEST_KEY", False, "dev", "cluster", synthetic=True)

@@ -61,6 +61,9 @@ def test_refuses_a_non_empty_out_unless_overwrite(settings, tmp_path: Path) -> N
     _run(settings, tmp_path, "--out", str(fresh), "--villages", "5", "--years", "1")
     _run(settings, tmp_path, "--out", str(fresh), "--villages", "6", "--years", "1", "--overwrite")
     assert '"villages": 6' in (fresh / "_truth" / "summary.json").read_text()
+    from jobs.ingest import is_synthetic
+
+    assert is_synthetic(fresh)  # the mark that lets ingest use the development key
 
 
 @pytest.mark.parametrize(("argv", "message"), [
