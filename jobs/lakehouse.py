@@ -19,6 +19,8 @@ TABLE_DEFAULTS = {"delta.enableDeletionVectors": "false"}
 # (path, constraints) already checked in this process: `create` on an existing table then
 # costs one existence check, not a read of its properties.
 _CONSTRAINTS_CHECKED: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+# (path, column names) whose table was checked for missing columns in this process.
+_COLUMNS_CHECKED: set[tuple[str, tuple[str, ...]]] = set()
 
 
 class UnknownTableError(ValueError):
@@ -173,12 +175,14 @@ class Lakehouse:
         comment: str | None = None,
         constraints: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
+        add_missing_columns: bool = False,
     ) -> DeltaTable:
         """Create the table once at its path (explicit columns, partitioning, CHECK constraints,
         no deletion vectors) in ONE Delta commit: constraints go in as table properties at
         creation, not as one ALTER commit each. An existing table is left as it is, except that
-        a constraint it lacks (a table made by an older release) is added. Tables are not put
-        in the session catalog here: `register` / `register_all` do that for SQL by name."""
+        a constraint it lacks (a table made by an older release) is added, and with
+        `add_missing_columns` the columns of `schema` it lacks. Tables are not put in the
+        session catalog here: `register` / `register_all` do that for SQL by name."""
         from jobs.catalog import description
 
         path = self.path(name)
@@ -186,6 +190,10 @@ class Lakehouse:
         constraints = dict(constraints or {})
         if self.exists(spark, name):
             table = DeltaTable.forPath(spark, path)
+            columns = (path, tuple(schema.names))
+            if add_missing_columns and columns not in _COLUMNS_CHECKED:
+                self._add_missing_columns(spark, path, table, schema)
+                _COLUMNS_CHECKED.add(columns)
             seen = (path, tuple(sorted(constraints.items())))
             if constraints and seen not in _CONSTRAINTS_CHECKED:
                 self._add_missing_constraints(spark, name, table, constraints)
@@ -206,6 +214,22 @@ class Lakehouse:
         for key, value in props.items():
             builder = builder.property(key, value)
         return builder.execute()
+
+    def _add_missing_columns(self, spark: SparkSession, path: str, table: DeltaTable,
+                             schema: T.StructType) -> None:
+        """A table made by an older release gets the columns this release writes (one ALTER
+        commit, nullable: its old rows read null); columns it has beyond them stay. Only for
+        tables whose old rows may rightly read null there (the model registry): a derived
+        table with a new column is rebuilt instead."""
+        have = set(table.toDF().columns)
+        missing = [f for f in schema.fields if f.name not in have]
+        if not missing:
+            return
+        def comment(f: T.StructField) -> str:
+            text = str(f.metadata.get("comment") or "").replace("\\", "\\\\").replace("'", "\\'")
+            return f" COMMENT '{text}'" if text else ""
+        cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}{comment(f)}" for f in missing)
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
 
     def _add_missing_constraints(self, spark: SparkSession, name: str, table: DeltaTable,
                                  constraints: Mapping[str, str]) -> None:

@@ -34,7 +34,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     if champ is None:
         raise PromotionError("ops.model_registry holds no champion: the train task registered none")
     try:
-        registry.load_artifact(champ.artifact_path)
+        registry.load_artifact(champ.artifact_path, champ.artifact_sha256)
     except Exception as exc:  # any unpickling or storage error means the scorer would fail too
         raise PromotionError(f"champion {champ.version}: artifact {champ.artifact_path} does not load: {exc}") from exc
     from models.panel import build_panel

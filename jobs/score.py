@@ -53,7 +53,7 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     champ = registry.current_champion(spark, lh)
     if champ is None:
         raise registry.ArtifactError("ops.model_registry holds no champion: run `rural-risk train` first")
-    model = registry.load_artifact(champ.artifact_path)
+    model = registry.load_artifact(champ.artifact_path, champ.artifact_sha256)
     as_of = resolve_as_of(ctx, as_of)
     sc = conf["scoring"]
     flag_share = float(sc["flag_share"])

@@ -6,6 +6,7 @@ challenger for the rest; the current champion is the champion row of the latest 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ REGISTRY_SCHEMA = T.StructType(
         T.StructField("metrics", T.MapType(T.StringType(), T.DoubleType()), True, {"comment": "Selection metrics: mean over the recent backtest periods."}),
         T.StructField("selection_note", T.StringType(), True, {"comment": "Why the champion was chosen (champion row only)."}),
         T.StructField("artifact_path", T.StringType(), False, {"comment": "Where the fitted model is stored."}),
+        T.StructField("artifact_sha256", T.StringType(), True, {"comment": "SHA-256 of the artifact file, checked before it is loaded; null for rows of releases before the check."}),
         T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True, {"comment": "Delta versions of the tables it was trained from."}),
         T.StructField("run_id", T.StringType(), False, {"comment": "Training run."}),
         T.StructField("created_at", T.TimestampType(), False, {"comment": "When the row was registered."}),
@@ -54,6 +56,7 @@ class RegistryEntry:
     role: str
     artifact_path: str
     features: list[str]
+    artifact_sha256: str | None = None
 
 
 def artifact_dir(lakehouse: Lakehouse, version: str) -> str:
@@ -79,12 +82,29 @@ def save_artifact(model: RiskModel, lakehouse: Lakehouse, version: str) -> str:
     return path
 
 
-def load_artifact(path: str) -> RiskModel:
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(_local(path), "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_artifact(path: str, sha256: str | None = None) -> RiskModel:
+    """Unpickle a model artifact; with `sha256` (its registry row's) only when the file still
+    has that hash: a pickle runs code when loaded, so a file changed after training is refused."""
     import joblib
 
     local = _local(path)
     if not os.path.exists(local):
         raise ArtifactError(f"model artifact {path} does not exist (train again, or restore it)")
+    if sha256 is not None:
+        found = file_sha256(local)
+        if found != sha256:
+            raise ArtifactError(
+                f"model artifact {path} was changed after training: its SHA-256 is {found}, the "
+                f"registry recorded {sha256}; not loading it (train again, or restore the file)"
+            )
     model = joblib.load(local)
     if not isinstance(model, RiskModel):
         raise ArtifactError(f"artifact {path} holds a {type(model).__name__}, expected a RiskModel")
@@ -114,13 +134,14 @@ def registry_row(
         "train_start": d(train[0]), "train_end": d(train[1]), "calibration_start": d(cal[0]),
         "metrics": {k: float(v) for k, v in metrics.items() if v == v},
         "selection_note": note, "artifact_path": artifact_path,
+        "artifact_sha256": file_sha256(artifact_path) if os.path.exists(_local(artifact_path)) else None,
         "input_versions": {k: int(v) for k, v in input_versions.items() if v is not None},
         "run_id": run_id, "created_at": datetime.now(UTC).replace(tzinfo=None),
     }
 
 
 def append(spark: SparkSession, lakehouse: Lakehouse, rows: list[dict[str, Any]]) -> None:
-    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA)
+    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, add_missing_columns=True)
     df = spark.createDataFrame(rows, schema=REGISTRY_SCHEMA)
     df.write.format("delta").mode("append").save(lakehouse.path(REGISTRY))
 
@@ -137,9 +158,11 @@ def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry
     row = (
         reg.filter(F.col("role") == "champion")
         .orderBy(F.col("created_at").desc(), F.col("run_id").desc())
-        .select("version", "model", "role", "artifact_path", "features")
+        .select("version", "model", "role", "artifact_path", "features",
+                F.col("artifact_sha256") if "artifact_sha256" in reg.columns else F.lit(None).alias("artifact_sha256"))
         .first()
     )
     if row is None:
         return None
-    return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]))
+    return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]),
+                         row["artifact_sha256"])

@@ -99,3 +99,16 @@ def test_local_path_only_for_a_lakehouse_on_local_disk(tmp_path):
     assert Lakehouse(f"file://{tmp_path}").local_path("silver.villages") == tmp_path / "silver" / "villages"
     assert Lakehouse("hdfs://nn:8020/rr").local_path("silver.villages") is None
     assert Lakehouse("s3a://bucket/rr").local_path("gold.village_risk") is None
+
+
+def test_create_can_add_the_columns_an_older_table_lacks(spark, tmp_path):
+    lh = Lakehouse(str(tmp_path / "lh_cols"))
+    lh.create(spark, "gold.t_cols", SCHEMA)
+    spark.createDataFrame([("v1", 1.0)], SCHEMA).write.format("delta").mode("append").save(lh.path("gold.t_cols"))
+    wider = T.StructType([*SCHEMA.fields, T.StructField("note", T.StringType(), True, {"comment": "it's new"})])
+    lh.create(spark, "gold.t_cols", wider)  # without the flag: left as it is
+    assert lh.read(spark, "gold.t_cols").columns == ["village_id", "hours"]
+    lh.create(spark, "gold.t_cols", wider, add_missing_columns=True)
+    fields = {f.name: f for f in lh.read(spark, "gold.t_cols").schema.fields}
+    assert list(fields) == ["village_id", "hours", "note"] and fields["note"].metadata["comment"] == "it's new"
+    assert [tuple(r) for r in lh.read(spark, "gold.t_cols").collect()] == [("v1", 1.0, None)]

@@ -58,6 +58,13 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     assert scored["villages"].sum() == N_VILLAGES and scored["flagged"].sum() == 1
     assert scored["recall"].isna().all()  # no outcome yet for the scored period
 
+    # the registry holds the artifact's hash; a file changed after training is not unpickled
+    assert registry.current_champion(mctx.spark, mctx.lakehouse).artifact_sha256 == registry.file_sha256(path)
+    with open(path, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(registry.ArtifactError, match="was changed after training"):
+        score(mctx, force=True)
+
 
 def test_score_as_of_picks_the_period_and_refuses_the_future(ctx):
     from jobs.score import score

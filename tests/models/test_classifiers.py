@@ -46,6 +46,18 @@ def test_artifact_reloads_and_reproduces_scores(panel, tmp_path):
     np.testing.assert_array_equal(again.predict(panel).to_numpy(), model.predict(panel).to_numpy())
     with pytest.raises(ArtifactError, match="does not exist"):
         load_artifact(str(tmp_path / "nowhere.joblib"))
+    # the registry's hash: the same file loads, a changed one is refused before unpickling
+    import hashlib
+
+    from models.registry import file_sha256
+
+    sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    assert file_sha256(path) == sha and load_artifact(path, sha).features == model.features
+    with open(path, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ArtifactError, match=f"was changed after training: its SHA-256 is [0-9a-f]{{64}}, "
+                                            f"the registry recorded {sha}"):
+        load_artifact(path, sha)
 
 
 def test_one_class_training_window_is_refused(panel):
