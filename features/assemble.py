@@ -150,7 +150,7 @@ def build_village_features(
         inp.survey, spine, conf["survey"]["wave_grain"], conf["survey"]["prior_responses"]
     )
     cal = calendar_features(
-        spark, list(periods), grain, calendar["festivals"],
+        spark, list(periods), grain,
         calendar["spring_festival_window"]["days_before"], calendar["harvest_months"],
     )
     lab = labels(

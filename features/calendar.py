@@ -1,13 +1,14 @@
-"""Calendar features from conf/calendar.yaml: month, Spring Festival window, harvest season.
+"""Calendar features: month, Spring Festival window, harvest season (conf/calendar.yaml).
 
-Lunar festival dates are listed in conf for every year covered, never computed here. Each
+The lunar festival dates come from the Chinese lunar calendar of `borax` (1900-2100): the
+Spring Festival is the 1st day of the 1st lunar month, the Lantern Festival the 15th. Each
 period gets its own calendar and the next period's (known in advance, so no leakage): the
 label is the outcome of the next period.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
@@ -17,7 +18,7 @@ from features.periods import next_period, period_end
 
 
 class CalendarConfigError(ValueError):
-    """conf/calendar.yaml lacks the festival dates of a year the run covers."""
+    """A period outside the years the lunar calendar covers."""
 
 
 CALENDAR_SCHEMA = T.StructType(
@@ -33,30 +34,31 @@ CALENDAR_SCHEMA = T.StructType(
 )
 
 
-def festival_windows(
-    festivals: Mapping[int, Mapping[str, date]], days_before: int
-) -> dict[int, tuple[date, date]]:
+def festival_dates(year: int) -> tuple[date, date]:
+    """(Spring Festival, Lantern Festival) of a Gregorian year: lunar 1/1 and 1/15."""
+    from borax.calendars.lunardate import LunarDate
+
+    try:
+        return LunarDate(year, 1, 1).to_solar_date(), LunarDate(year, 1, 15).to_solar_date()
+    except (ValueError, KeyError, IndexError) as exc:
+        raise CalendarConfigError(
+            f"no lunar calendar for {year}: the Spring Festival dates come from borax, which "
+            f"covers 1900-2100 ({exc})"
+        ) from exc
+
+
+def festival_windows(years: Iterable[int], days_before: int) -> dict[int, tuple[date, date]]:
     """Per year: (first, last) day of the Spring Festival window, both included."""
     out = {}
-    for year, d in festivals.items():
-        sf, lantern = _as_date(d["spring_festival"]), _as_date(d["lantern"])
+    for year in sorted(set(years)):
+        sf, lantern = festival_dates(int(year))
         out[int(year)] = (sf - timedelta(days=days_before), lantern)
     return out
-
-
-def _as_date(v: date | str) -> date:
-    return v if isinstance(v, date) else date.fromisoformat(str(v))
 
 
 def _overlap_days(p: date, grain: str, windows: dict[int, tuple[date, date]]) -> int:
     end = period_end(p, grain)  # exclusive
     years = {p.year, (end - timedelta(days=1)).year}
-    missing = sorted(y for y in years if y not in windows)
-    if missing:
-        raise CalendarConfigError(
-            f"conf/calendar.yaml has no festival dates for {', '.join(map(str, missing))}: "
-            "expected a line '<year>: {spring_festival: YYYY-MM-DD, lantern: YYYY-MM-DD}'"
-        )
     days = 0
     for y in years:
         first, last = windows[y]
@@ -73,12 +75,13 @@ def _month(p: date, grain: str) -> int:
 def calendar_rows(
     periods: Sequence[date],
     grain: str,
-    festivals: Mapping[int, Mapping[str, date]],
     days_before: int,
     harvest_months: Sequence[int],
 ) -> list[tuple]:
     """Calendar values of each period and of the period after it."""
-    windows = festival_windows(festivals, days_before)
+    years = {y for p in periods for q in (p, next_period(p, grain))
+             for y in (q.year, (period_end(q, grain) - timedelta(days=1)).year)}
+    windows = festival_windows(years, days_before)
     harvest = {int(m) for m in harvest_months}
     rows = []
     for p in periods:
@@ -96,9 +99,8 @@ def calendar_features(
     spark: SparkSession,
     periods: Sequence[date],
     grain: str,
-    festivals: Mapping[int, Mapping[str, date]],
     days_before: int,
     harvest_months: Sequence[int],
 ) -> DataFrame:
-    rows = calendar_rows(periods, grain, festivals, days_before, harvest_months)
+    rows = calendar_rows(periods, grain, days_before, harvest_months)
     return spark.createDataFrame(rows, CALENDAR_SCHEMA)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from features.calendar import festival_dates
 from models.synthetic.assets import active_counts
 
 CATEGORIES = (
@@ -62,8 +63,7 @@ def spring_festival_factor(starts: np.ndarray, p: dict[str, Any]) -> np.ndarray:
     out = np.ones((len(starts) - 1, len(CATEGORIES)))
     years = {int(str(s)[:4]) for s in starts}
     for y in sorted(years | {min(years) - 1, max(years) + 1}):
-        day = sf["dates"].get(y) or sf["dates"].get(str(y)) or f"{y}-{sf['fallback_month_day']}"
-        d = np.datetime64(str(day), "D")
+        d = np.datetime64(festival_dates(y)[0].isoformat(), "D")  # the lunar new year
         lo, hi = d - int(sf["days_before"]), d + int(sf["days_after"])
         length = int((hi - lo) / np.timedelta64(1, "D"))
         a = np.maximum(starts[:-1], lo)

@@ -1,22 +1,27 @@
-"""Calendar: Spring Festival window days, harvest months, next period; dates listed in conf."""
+"""Calendar: Spring Festival window days from the lunar calendar, harvest months, next period."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
 from conf import load_yaml
-from features.calendar import CalendarConfigError, calendar_rows
+from features.calendar import CalendarConfigError, calendar_rows, festival_dates
 
-FESTIVALS = {2024: {"spring_festival": date(2024, 2, 10), "lantern": date(2024, 2, 24)}}
+
+def test_festival_dates_from_the_lunar_calendar():
+    # lunar 1/1 and 1/15, checked against published calendars
+    assert festival_dates(2024) == (date(2024, 2, 10), date(2024, 2, 24))
+    assert festival_dates(2025) == (date(2025, 1, 29), date(2025, 2, 12))
+    assert festival_dates(2023) == (date(2023, 1, 22), date(2023, 2, 5))
+    assert festival_dates(2033) == (date(2033, 1, 31), date(2033, 2, 14))
+    assert "festivals" not in load_yaml("calendar.yaml")  # no typed table to keep up to date
 
 
 def test_monthly_calendar_by_hand():
-    rows = calendar_rows(
-        [date(2024, 1, 1), date(2024, 2, 1), date(2024, 9, 1)], "month", FESTIVALS, 15, [6, 9, 10]
-    )
-    # window 26 Jan .. 24 Feb: 6 days of January, 24 of February
+    rows = calendar_rows([date(2024, 1, 1), date(2024, 2, 1), date(2024, 9, 1)], "month", 15, [6, 9, 10])
+    # window 26 Jan .. 24 Feb 2024: 6 days of January, 24 of February
     assert rows == [
         (date(2024, 1, 1), 1, 6, False, 2, 24, False),
         (date(2024, 2, 1), 2, 24, False, 3, 0, False),
@@ -25,20 +30,17 @@ def test_monthly_calendar_by_hand():
 
 
 def test_weekly_calendar_by_hand():
-    rows = calendar_rows([date(2024, 2, 19)], "week", FESTIVALS, 15, [6])
+    rows = calendar_rows([date(2024, 2, 19)], "week", 15, [6])
     assert rows == [(date(2024, 2, 19), 2, 6, False, 2, 0, False)]
 
 
-def test_a_year_missing_from_conf_is_a_clear_error():
-    with pytest.raises(CalendarConfigError, match="no festival dates for 2025"):
-        calendar_rows([date(2024, 12, 1)], "month", FESTIVALS, 15, [6])
+def test_december_counts_next_year_window():
+    # 2025's window starts 14 Jan 2025 (29 Jan - 15 days): December 2024 has none of it,
+    # January 2025 has 18 days (14..31)
+    assert calendar_rows([date(2024, 12, 1)], "month", 15, [6]) == [
+        (date(2024, 12, 1), 12, 0, False, 1, 18, False)]
 
 
-def test_conf_lists_every_year_2015_to_2035():
-    conf = load_yaml("calendar.yaml")
-    festivals = conf["festivals"]
-    assert sorted(festivals) == list(range(2015, 2036))
-    for year, d in festivals.items():
-        assert d["spring_festival"].year == year
-        assert d["lantern"] - d["spring_festival"] == timedelta(days=14)
-        assert date(year, 1, 20) <= d["spring_festival"] <= date(year, 2, 20)
+def test_a_year_the_lunar_calendar_does_not_cover_is_a_clear_error():
+    with pytest.raises(CalendarConfigError, match="no lunar calendar for 2101"):
+        calendar_rows([date(2101, 6, 1)], "month", 15, [6])
