@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "plan patrol hours per village and actor type for the scored period (gold.patrol_plan)"
 
 PLAN = "gold.patrol_plan"

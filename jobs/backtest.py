@@ -18,6 +18,8 @@ from jobs.context import RunContext
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "backtest every model (rolling origin) and write gold.backtest_predictions and gold.model_metrics"
 
 

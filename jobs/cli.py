@@ -110,7 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(args._module)
         if getattr(module, "READS_LAKEHOUSE", False):
             ctx.lakehouse.check_present()  # a mistyped --lakehouse: one line, no Spark session
-        return int(module.run(ctx, args) or 0)
+        writes = getattr(module, "WRITES_LAKEHOUSE", False)
+        if callable(writes):
+            writes = writes(args)
+        if not writes:
+            return int(module.run(ctx, args) or 0)
+        # Writers of one lakehouse run one at a time (the lock is taken before Spark starts).
+        with ctx.lakehouse.write_lock(f"rural-risk {args.command} (run {run_id})", ctx.log):
+            return int(module.run(ctx, args) or 0)
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "build village risk features, labels and the governance-capacity index (incremental)"
 
 FEATURES_TABLE = "gold.village_features"

@@ -13,6 +13,8 @@ from jobs.context import RunContext
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "load landing files into bronze and silver exactly once; bad rows go to ops.quarantine"
 SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
 

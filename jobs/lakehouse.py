@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ _COLUMNS_CHECKED: set[tuple[str, tuple[str, ...]]] = set()
 
 class UnknownTableError(ValueError):
     """A table name is not of the form layer.table, or the table does not exist yet."""
+
+
+# Write locks this process holds, per lock file: (open file, depth). A stage run inside the
+# pipeline takes the lock the pipeline holds already.
+_HELD: dict[str, list[Any]] = {}
 
 
 class MissingLakehouseError(FileNotFoundError):
@@ -97,6 +103,56 @@ class Lakehouse:
                 f"no lakehouse at {root}: it holds no Delta table (no <layer>/<table>/_delta_log "
                 f"under {', '.join(LAYERS)}) ({hint})"
             )
+
+    @contextmanager
+    def write_lock(self, what: str, log: Any = None) -> Iterator[None]:
+        """Hold the lakehouse's one write lock (an OS file lock in <root>/_locks/write.lock on a
+        local lakehouse) while `what` runs: two commands that write the same lakehouse run one
+        after the other, the second waiting, so neither sees the other's half-done work (two
+        ingests of one landing load each file once). Released when the process ends, even by
+        kill -9. Reentrant in a process. Other roots (hdfs://, s3a://) get no lock: there the
+        scheduler keeps writers apart (Airflow's max_active_runs) and Delta's optimistic
+        commits refuse a conflicting write."""
+        import fcntl
+
+        if "://" in self.root and not self.root.startswith("file:"):
+            yield
+            return
+        path = os.path.join(self.root.removeprefix("file:"), "_locks", "write.lock")
+        held = _HELD.get(path)
+        if held is not None:
+            held[1] += 1
+            try:
+                yield
+            finally:
+                held[1] -= 1
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the block's life
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another command"
+                if log is not None:
+                    log.info("%s: waiting for the lakehouse write lock %s, held by %s", what, path, holder)
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}: {what}\n")
+            fh.flush()
+            _HELD[path] = [fh, 1]
+            try:
+                yield
+            finally:
+                del _HELD[path]
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
 
     def exists(self, spark: SparkSession, name: str) -> bool:
         return DeltaTable.isDeltaTable(spark, self.path(name))

@@ -21,6 +21,8 @@ from jobs.context import RunContext
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = ("compact (OPTIMIZE) and clean (VACUUM) every table, log it in ops.maintenance_log and "
         "rewrite ops.data_dictionary")
 

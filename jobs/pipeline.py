@@ -8,6 +8,8 @@ from pathlib import Path
 from jobs.arguments import add_as_of, count
 from jobs.context import RunContext
 
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "run ingest, features, train, score, allocate and report in order"
 
 

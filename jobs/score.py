@@ -11,6 +11,8 @@ from jobs.context import RunContext
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+# The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
+WRITES_LAKEHOUSE = True
 HELP = "score every village's risk for the period after the last complete one (champion model)"
 
 RISK = "gold.village_risk"

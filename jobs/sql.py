@@ -20,6 +20,13 @@ from jobs.context import RunContext
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
+
+
+def WRITES_LAKEHOUSE(args: argparse.Namespace) -> bool:  # noqa: N802 - read by jobs/cli.py like the others' flag
+    """Only a statement allowed to write takes the lakehouse write lock."""
+    return bool(getattr(args, "allow_writes", False))
+
+
 HELP = (
     "run a read-only SQL query over the lakehouse (SELECT, SHOW, DESCRIBE, EXPLAIN), "
     "e.g. \"SELECT * FROM gold.village_risk\"; anything else needs --allow-writes"
