@@ -176,7 +176,8 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         ctx.log.info("allocation backtest skipped: gold.backtest_predictions does not exist yet")
         return None
     preds = lh.read(spark, "gold.backtest_predictions")
-    harm = "expected_weighted" if "expected_weighted" in preds.columns else "score"
+    # expected_weighted: the column's name before it took the risk table's (until the next train)
+    harm = next((c for c in ("expected_weighted_count", "expected_weighted") if c in preds.columns), "score")
     # The model names first, then only the chosen model's predictions reach the driver: the
     # table holds every model's backtest (villages x origins x models rows at province scale).
     models = [r["model"] for r in preds.select("model").distinct().collect() if r["model"] is not None]

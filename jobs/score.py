@@ -102,17 +102,17 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
         "township_id", "period_start", F.col("high_risk").alias("flagged"),
         F.lit(None).cast("boolean").alias("actual_label"),
     )
-    audit = township_audit(scored).withColumn("source", F.lit("scored"))
+    audit = township_audit(scored).withColumn("flags_from", F.lit("scored"))
     if lh.exists(spark, "gold.backtest_predictions"):
         preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == model_name)
         # A backtest row's period_start is the feature period; its flags and outcome are for
         # the next one, the period an audit row describes (as for the scored rows).
         flagged = flag_backtest(preds, flag_share).select(
             "township_id", next_period_col("period_start", grain).alias("period_start"), "flagged", "actual_label")
-        audit = audit.unionByName(township_audit(flagged).withColumn("source", F.lit("backtest")))
+        audit = audit.unionByName(township_audit(flagged).withColumn("flags_from", F.lit("backtest")))
     audit = audit.select(
         "township_id", "period_start", "villages", "flagged", "flag_rate", "actual_high_risk_rate",
-        "recall", "source", F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
+        "recall", "flags_from", F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
     )
     # Collected once (a few rows per township and period) and written from the driver, so the
     # row count needs no read of the table back.

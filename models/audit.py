@@ -30,7 +30,7 @@ AUDIT_SCHEMA = T.StructType(
         T.StructField("flag_rate", T.DoubleType(), True, {"comment": "flagged / villages."}),
         T.StructField("actual_high_risk_rate", T.DoubleType(), True, {"comment": "Share of the township's villages that turned out high risk; null before the outcome is known."}),
         T.StructField("recall", T.DoubleType(), True, {"comment": "Share of the township's truly high-risk villages that were flagged; null without any."}),
-        T.StructField("source", T.StringType(), False, {"comment": "backtest (the champion's rolling-origin flags) or scored (the forecast period, no outcome yet)."}),
+        T.StructField("flags_from", T.StringType(), False, {"comment": "backtest (the champion's rolling-origin flags) or scored (the forecast period, no outcome yet)."}),
         T.StructField("model", T.StringType(), True, {"comment": "Champion model name."}),
         T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
     ]

@@ -87,7 +87,7 @@ def _group_predictions(panel: pd.DataFrame, factories: dict[str, ModelFactory], 
                 "model": name,
                 "score": pred["score"].to_numpy(),
                 "probability": pred["probability"].to_numpy(),
-                "expected_weighted": pred["expected_weighted"].to_numpy(),
+                "expected_weighted_count": pred["expected_weighted_count"].to_numpy(),
                 "actual_weighted": test[LABEL_WEIGHTED].astype(float).to_numpy(),
                 "actual_label": test[LABEL_HIGH].astype(bool).to_numpy(),
                 "trained_through": through,
@@ -109,7 +109,7 @@ def run_backtest(
     in the serial order (origin, then model), so the predictions are the same for any count.
 
     Returns village_id, township_id, period_start, model, score, probability,
-    expected_weighted, actual_weighted, actual_label, trained_through.
+    expected_weighted_count, actual_weighted, actual_label, trained_through.
     """
     ts = origins(panel, cfg)
     step = max(1, cfg.retrain_every)

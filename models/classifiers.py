@@ -3,7 +3,7 @@
 A `RiskModel` is fit on a pandas panel (rows = village x period) and returns, per row, a
 ranking `score` (the base model's own output), a calibrated `probability` of being high risk
 next period (Platt scaling on a time-held-out slice: the last periods of the training
-window; monotone, so the ranking is kept) and `expected_weighted` (isotonic map from score to
+window; monotone, so the ranking is kept) and `expected_weighted_count` (isotonic map from score to
 next period's severity-weighted count, fit on the same slice). The whole object is what the
 registry stores with joblib.
 """
@@ -136,7 +136,7 @@ class RiskModel:
         return self.margin_from_raw(self.raw_from_matrix(x))
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-        """score, probability and expected_weighted for each row of df (same index)."""
+        """score, probability and expected_weighted_count for each row of df (same index)."""
         raw = self.raw_from_matrix(self.matrix(df))
         m = self.margin_from_raw(raw).reshape(-1, 1)
         if self.platt is not None:
@@ -145,7 +145,7 @@ class RiskModel:
             prob = np.full(len(df), self.prior)
         expected = self.count_map.predict(raw) if self.count_map is not None else raw
         return pd.DataFrame(
-            {"score": raw, "probability": prob, "expected_weighted": expected}, index=df.index
+            {"score": raw, "probability": prob, "expected_weighted_count": expected}, index=df.index
         )
 
     # ----- fitting -----

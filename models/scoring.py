@@ -72,7 +72,7 @@ def score_pandas(
             "period_start": rows["period_start"],
             "score": pred["score"].astype(float),
             "probability": pred["probability"].astype(float),
-            "expected_weighted_count": pred["expected_weighted"].astype(float),
+            "expected_weighted_count": pred["expected_weighted_count"].astype(float),
             "reasons": reasons,
         }
     )

@@ -51,7 +51,7 @@ PREDICTIONS_SCHEMA = T.StructType(
         T.StructField("model", T.StringType(), False, {"comment": "Model name (a baseline or a classifier of conf/models.yaml)."}),
         T.StructField("score", T.DoubleType(), True, {"comment": "The model's ranking score; higher is riskier."}),
         T.StructField("probability", T.DoubleType(), True, {"comment": "Predicted chance of being among the highest-risk villages of the next period (null for baselines without one)."}),
-        T.StructField("expected_weighted", T.DoubleType(), True, {"comment": "Predicted severity-weighted count of the next period."}),
+        T.StructField("expected_weighted_count", T.DoubleType(), True, {"comment": "Predicted severity-weighted count of the next period."}),
         T.StructField("actual_weighted", T.DoubleType(), True, {"comment": "Severity-weighted count of the label's incidents reported in the next period."}),
         T.StructField("actual_label", T.BooleanType(), True, {"comment": "The next period's high-risk label (label_high_risk_next)."}),
         T.StructField("trained_through", T.DateType(), True, {"comment": "Last feature period of the fit that made the prediction (rolling origin)."}),
@@ -191,6 +191,8 @@ def write_overwrite(spark: SparkSession, lakehouse: Lakehouse, name: str, pdf: p
         writer = writer.option("userMetadata", user_metadata)
     if replace_where is not None:
         writer = writer.option("replaceWhere", replace_where)
+    else:  # the whole table is replaced: so is its schema (a table of an older release takes
+        writer = writer.option("overwriteSchema", "true")  # this release's columns and comments)
     writer.save(lakehouse.path(name))
     return len(pdf)
 

@@ -47,9 +47,9 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     assert len(champion) == 1
     preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == champion.pop())
     feature_periods = {r["period_start"] for r in preds.select("period_start").distinct().collect()}
-    assert {r["period_start"] for r in audit if r["source"] == "backtest"} == {
+    assert {r["period_start"] for r in audit if r["flags_from"] == "backtest"} == {
         next_period(p, "month") for p in feature_periods}
-    assert {r["period_start"] for r in audit if r["source"] == "scored"} == {r["period_start"] for r in risk}
+    assert {r["period_start"] for r in audit if r["flags_from"] == "scored"} == {r["period_start"] for r in risk}
 
     plan = lh.read(spark, "gold.patrol_plan")
     assert plan.filter(F.col("hours") < 0).count() == 0

@@ -230,7 +230,7 @@ def context(data: ReportData, run_id: str, top_n: int, generated: datetime | Non
         towns = dict(zip(r["township_id"].astype(str), r["township_name"].astype(str), strict=True))
         audit = data.audit.assign(township_name=data.audit["township_id"].astype(str).map(towns)
                                   .fillna(data.audit["township_id"].astype(str)))
-        keys = [c for c in ("source", "township_name", "township_id") if c in audit.columns]
+        keys = [c for c in ("flags_from", "township_name", "township_id") if c in audit.columns]
         ctx["audit"] = audit.sort_values(keys).to_dict(orient="records")
     ctx["quarantine"] = None if data.quarantine is None else data.quarantine.to_dict(orient="records")
     ctx["ingest"] = None if data.ingest is None else data.ingest.to_dict(orient="records")

@@ -66,7 +66,7 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
     ctx = small_ctx(ctx, settings)
     write(ctx, "gold.village_risk", risk_rows(), RISK_SCHEMA)
     bt_schema = "village_id string, township_id string, period_start date, model string, score double, " \
-                "probability double, expected_weighted double, actual_weighted double, actual_label boolean, " \
+                "probability double, expected_weighted_count double, actual_weighted double, actual_label boolean, " \
                 "run_id string"
     write(ctx, "gold.backtest_predictions", [
         ("V1", "T1", APR, "gbm", 0.9, 0.9, 5.0, 4.0, True, "t"),

@@ -112,3 +112,22 @@ def test_create_can_add_the_columns_an_older_table_lacks(spark, tmp_path):
     fields = {f.name: f for f in lh.read(spark, "gold.t_cols").schema.fields}
     assert list(fields) == ["village_id", "hours", "note"] and fields["note"].metadata["comment"] == "it's new"
     assert [tuple(r) for r in lh.read(spark, "gold.t_cols").collect()] == [("v1", 1.0, None)]
+
+
+def test_a_whole_table_overwrite_takes_this_releases_columns(spark, tmp_path):
+    """gold.township_audit of an older release had `source`; the next whole write replaces the
+    schema (flags_from, with its comment) instead of failing on the mismatch."""
+    import pandas as pd
+
+    from models.training import write_overwrite
+
+    lh = Lakehouse(str(tmp_path / "lh_old_audit"))
+    old = T.StructType([T.StructField("township_id", T.StringType()), T.StructField("source", T.StringType())])
+    lh.create(spark, "gold.t_audit", old)
+    spark.createDataFrame([("T1", "backtest")], old).write.format("delta").mode("append").save(lh.path("gold.t_audit"))
+    new = T.StructType([T.StructField("township_id", T.StringType()),
+                        T.StructField("flags_from", T.StringType(), True, {"comment": "backtest or scored"})])
+    assert write_overwrite(spark, lh, "gold.t_audit", pd.DataFrame({"township_id": ["T1"], "flags_from": ["scored"]}), new) == 1
+    table = lh.read(spark, "gold.t_audit")
+    assert table.columns == ["township_id", "flags_from"] and [tuple(r) for r in table.collect()] == [("T1", "scored")]
+    assert table.schema["flags_from"].metadata["comment"] == "backtest or scored"

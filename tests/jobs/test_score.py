@@ -54,7 +54,7 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     np.testing.assert_allclose(by_id["probability"].to_numpy(), again["probability"].to_numpy(), rtol=1e-9)
 
     audit = mctx.lakehouse.read(mctx.spark, "gold.township_audit").toPandas()
-    scored = audit[audit["source"] == "scored"]
+    scored = audit[audit["flags_from"] == "scored"]
     assert scored["villages"].sum() == N_VILLAGES and scored["flagged"].sum() == 1
     assert scored["recall"].isna().all()  # no outcome yet for the scored period
 
