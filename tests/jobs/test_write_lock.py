@@ -21,7 +21,7 @@ from jobs.lakehouse import Lakehouse
 with Lakehouse(sys.argv[1]).write_lock(sys.argv[2]):
     print("held", time.time(), flush=True)
     time.sleep(float(sys.argv[3]))
-print("released", time.time(), flush=True)
+    print("leaving", time.time(), flush=True)  # still held: the lock is freed after this line
 """
 
 
@@ -43,8 +43,9 @@ def test_a_second_writer_waits_for_the_first(tmp_path):
     assert (root / "_locks" / "write.lock").read_text().startswith(f"pid {first.pid}: first")
     second = _holder(root, "second", 0.0)
     held_second = _wait_held(second)
-    released_first = float(first.stdout.readline().split()[1])
-    assert held_first < released_first <= held_second  # the second got it only when freed
+    leaving_first = float(first.stdout.readline().split()[1])
+    assert held_first < leaving_first <= held_second  # the second got it only once freed
+    assert held_second - held_first >= 1.5  # so it waited the first's 1.5 s
     assert first.wait(10) == 0 and second.wait(10) == 0
 
 
