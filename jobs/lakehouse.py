@@ -63,14 +63,21 @@ class Lakehouse:
         layer, table = split_name(name)
         return f"{self.root}/{layer}/{table}"
 
-    def local_path(self, name: str) -> Path | None:
-        """The table's folder when the lakehouse is on local disk (a plain path or a file: URI),
-        None for other roots (hdfs://, s3a://, ...). Small reads of a local table can then go
-        through delta-rs without a Spark session."""
-        path = self.path(name)
-        if "://" in path and not path.startswith("file:"):
+    def local_root(self) -> Path | None:
+        """The root folder when the lakehouse is on local disk (a plain path or a file: URI),
+        None for other roots (hdfs://, s3a://, ...)."""
+        if "://" in self.root and not self.root.startswith("file:"):
             return None
-        return Path(path.removeprefix("file:"))
+        return Path(self.root.removeprefix("file:"))
+
+    def local_path(self, name: str) -> Path | None:
+        """The table's folder when the lakehouse is on local disk, None for other roots. Small
+        reads of a local table can then go through delta-rs without a Spark session."""
+        root = self.local_root()
+        if root is None:
+            return None
+        layer, table = split_name(name)
+        return root / layer / table
 
     def local_delta(self, name: str, without_files: bool = False) -> Any:
         """A delta-rs handle on a table of a lakehouse on local disk, so small reads need no
@@ -91,9 +98,9 @@ class Lakehouse:
         table (<layer>/<table>/_delta_log). Costs a directory listing and no Spark session, so a
         stage that reads the lakehouse fails in one line on a mistyped --lakehouse. Other roots
         (hdfs://, s3a://, ...) are left to the stage, which names the first missing table."""
-        if "://" in self.root and not self.root.startswith("file:"):
+        root = self.local_root()
+        if root is None:
             return
-        root = Path(self.root.removeprefix("file:"))
         hint = ("pass the folder that holds bronze/, silver/, gold/ and ops/ with --lakehouse, "
                 "or create one with `rural-risk ingest` or `rural-risk pipeline`")
         if not root.is_dir():
@@ -115,10 +122,11 @@ class Lakehouse:
         commits refuse a conflicting write."""
         import fcntl
 
-        if "://" in self.root and not self.root.startswith("file:"):
+        root = self.local_root()
+        if root is None:
             yield
             return
-        path = os.path.join(self.root.removeprefix("file:"), "_locks", "write.lock")
+        path = str(root / "_locks" / "write.lock")
         held = _HELD.get(path)
         if held is not None:
             held[1] += 1
