@@ -212,11 +212,9 @@ def _check_source(loader: SourceLoader, source: str, spec: Any, files: list[Any]
             fc = checks_by_file[f.file]
             fc.rows_read, fc.rows_load = c["rows_read"], c["rows_accepted"]
             fc.rows_duplicate, fc.rows_quarantined = c["rows_duplicate"], c["rows_quarantined"]
-            share = fc.rows_quarantined / fc.rows_read if fc.rows_read else 0.0
-            if fc.rows_read >= int(bf["min_rows"]) and share > float(bf["max_bad_share"]):
-                # as ingest: the file is rejected alone, the source's other files load
-                fc.rejected = (f"{fc.rows_quarantined} of {fc.rows_read} rows fail their checks "
-                               f"({share:.0%} > {float(bf['max_bad_share']):.0%} in conf/ingest.yaml batch_failure)")
+            why = B.over_bad_share(fc.rows_read, fc.rows_quarantined, bf)
+            if why is not None:  # as ingest: the file is rejected alone, the source's other files load
+                fc.rejected = why
                 fc.rows_load = fc.rows_duplicate = fc.rows_quarantined = 0  # nothing of it is taken
         accepted = None
         if source == "villages" and not out.failed:

@@ -308,9 +308,9 @@ class SourceLoader:
         rejected = []
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_quarantined": 0})
-            share = c["rows_quarantined"] / c["rows_read"] if c["rows_read"] else 0.0
-            if c["rows_read"] >= int(bf["min_rows"]) and share > float(bf["max_bad_share"]):
-                message = self._file_failure(source, f.file, c, share, B.failing_rules(checked, f.file))
+            why = B.over_bad_share(c["rows_read"], c["rows_quarantined"], bf)
+            if why is not None:
+                message = self._file_failure(source, f.file, why, B.failing_rules(checked, f.file))
                 out.messages.append(message)
                 self._reject(log_rows, f, message, seen)
                 out.files_rejected += 1
@@ -337,11 +337,11 @@ class SourceLoader:
         self._write(source, spec, opts, bronze, checked, candidates, silver, good, counts, log_rows, carry, out)
         return out
 
-    def _file_failure(self, source: str, file: str, counts: dict, share: float,
+    def _file_failure(self, source: str, file: str, why: str,
                       rules: list[tuple[str, int, int, str | None]]) -> str:
-        """Why a file is rejected, in one line: its share, the rules most of its rows break
-        (rows, an example line and value), and a failed parent source when that is the cause."""
-        bf, bbox = self.conf["batch_failure"], self.conf["bounding_box"]
+        """Why a file is rejected, in one line: its share (`why`), the rules most of its rows
+        break (rows, an example line and value), and a failed parent source when that is the cause."""
+        bbox = self.conf["bounding_box"]
         parts = []
         for reason, rows, line, value in rules:
             example = f"line {line}" + (f": {value!r}" if value is not None else "")
@@ -351,9 +351,7 @@ class SourceLoader:
                 text += (f", outside {bbox[f'{axis}_min']}..{bbox[f'{axis}_max']} set in conf/ingest.yaml "
                          "bounding_box")
             parts.append(text)
-        message = (f"{file}: {counts['rows_quarantined']} of {counts['rows_read']} rows fail their checks "
-                   f"({share:.0%} > {float(bf['max_bad_share']):.0%} in conf/ingest.yaml batch_failure): "
-                   f"file rejected, the other files of {source} load; most failing rules: "
+        message = (f"{file}: {why}: file rejected, the other files of {source} load; most failing rules: "
                    + ("; ".join(parts) if parts else "malformed lines"))
         if any(r == "unknown_village" for r, *_ in rules) and "villages" in self.failed_sources:
             message += " (villages failed to load in this run, so their village_id is not known yet)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -122,6 +123,17 @@ def parse_stats(parsed: DataFrame) -> dict[str, dict]:
     return {r["_file"]: {"error": r["error"], "error_kind": r["error_kind"],
                          "rows_read": int(r["rows_read"] or 0), "malformed": int(r["malformed"] or 0)}
             for r in rows}
+
+
+def over_bad_share(rows_read: int, rows_quarantined: int, batch_failure: Mapping[str, Any]) -> str | None:
+    """Why a file is rejected alone, or None: it has at least `min_rows` rows and more than
+    `max_bad_share` of them are quarantined (conf/ingest.yaml `batch_failure`)."""
+    share = rows_quarantined / rows_read if rows_read else 0.0
+    limit = float(batch_failure["max_bad_share"])
+    if rows_read >= int(batch_failure["min_rows"]) and share > limit:
+        return (f"{rows_quarantined} of {rows_read} rows fail their checks "
+                f"({share:.0%} > {limit:.0%} in conf/ingest.yaml batch_failure)")
+    return None
 
 
 def failing_rules(checked: DataFrame, file: str, n: int = 3) -> list[tuple[str, int, int, str | None]]:
