@@ -35,10 +35,9 @@ class Table:
 
 
 def _spec(source: str) -> Any:
-    from conf import CONF_DIR, load_yaml
-    from features.landing.rules import parse_spec
+    from features.landing.rules import load_specs
 
-    return parse_spec(source, load_yaml(CONF_DIR / "expectations" / f"{source}.yaml"))
+    return load_specs()[source]
 
 
 def _bronze(source: str) -> Callable[[Mapping[str, Any]], Any]:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conf import CONF_DIR, PROJECT_ROOT, load_yaml
+from conf import PROJECT_ROOT, load_yaml
 from features.landing.batch import MALFORMED
-from features.landing.rules import FALSE_WORDS, TRUE_WORDS, TYPES, ColumnRule, TableSpec, parse_spec
+from features.landing.rules import FALSE_WORDS, TRUE_WORDS, TYPES, ColumnRule, TableSpec, load_specs
 
 DOC_PATH = PROJECT_ROOT / "docs" / "landing.md"
 BLOCK_RE = re.compile(
@@ -91,8 +91,7 @@ class Contract:
 
 
 def load_contract() -> Contract:
-    specs = {p.stem: parse_spec(p.stem, load_yaml(p)) for p in sorted((CONF_DIR / "expectations").glob("*.yaml"))}
-    return Contract(specs=specs, codes=load_yaml("codes.yaml"), ingest=load_yaml("ingest.yaml"),
+    return Contract(specs=load_specs(), codes=load_yaml("codes.yaml"), ingest=load_yaml("ingest.yaml"),
                     timezone=str(load_yaml("base.yaml").get("timezone", "Asia/Shanghai")))
 
 

@@ -115,6 +115,14 @@ def parse_spec(source: str, data: Mapping[str, Any]) -> TableSpec:
     return spec
 
 
+
+def load_specs() -> dict[str, TableSpec]:
+    """Every source's spec from conf/expectations/<source>.yaml: the one reading of the rules
+    that ingest, check-landing, the contract document and the table catalog share."""
+    from conf import CONF_DIR, load_yaml
+
+    return {p.stem: parse_spec(p.stem, load_yaml(p)) for p in sorted((CONF_DIR / "expectations").glob("*.yaml"))}
+
 def code_lookup(codes: Mapping[str, Any], list_name: str) -> dict[str, str]:
     """label-or-code -> code for one list of conf/codes.yaml."""
     if list_name not in codes:
