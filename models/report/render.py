@@ -91,30 +91,32 @@ def _recent(metrics: pd.DataFrame, periods: int) -> pd.DataFrame:
 def skill_sentence(metrics: pd.DataFrame | None, champion: str | None, flag_share: float,
                    recent_periods: int, grain: str = "month") -> str | None:
     """"How good is it" in one sentence: the champion's hit rate at the flagged share over the
-    recent backtest periods, beside the longest moving average of past incidents."""
+    recent backtest periods (the window the champion was selected on, models.backtest.recent_mean),
+    beside the longest moving average of past incidents over the same periods."""
+    from models.backtest import recent_mean
+
     if metrics is None or metrics.empty or not champion:
         return None
-    cov = metrics["coverage"].astype(float)
-    hits = metrics[(metrics["metric"] == "hit_rate") & (cov - flag_share).abs().lt(1e-9)]
-    own = _recent(hits[hits["model"] == champion], recent_periods)
-    if own.empty:
+    means = recent_mean(metrics, "hit_rate", flag_share, recent_periods)
+    own = means.get(champion)
+    if own is None or own != own:
         return None
-    periods = set(own["period_start"])
-    n = len(periods)
+    hit_periods = metrics.loc[(metrics["metric"] == "hit_rate") & metrics["period_start"].notna(), "period_start"]
+    n = min(recent_periods, hit_periods.nunique())
     span = f"last {grain}" if n == 1 else f"last {n} {grain}s"
     text = (f"Over the {span} of the backtest, the {flag_share:.0%} of villages the model would have "
-            f"flagged held {own['value'].mean():.0%} of the severity-weighted incidents that followed")
+            f"flagged held {own:.0%} of the severity-weighted incidents that followed")
     averages = sorted(
-        (int(m.group(1)), str(name)) for name in hits["model"].unique()
+        (int(m.group(1)), str(name)) for name in means.index
         if (m := re.fullmatch(r"baseline_ma(\d+)", str(name)))
     )
     if averages:
         reference = averages[-1][1]
-        ref = hits[(hits["model"] == reference) & hits["period_start"].isin(periods)]["value"]
         if reference == champion:
             return text + f"; the model is itself a {model_words(reference, grain)}."
-        if len(ref):
-            return text + f"; a {model_words(reference, grain)} would have held {ref.mean():.0%}."
+        ref = means[reference]
+        if ref == ref:
+            return text + f"; a {model_words(reference, grain)} would have held {ref:.0%}."
     return text + "."
 
 
