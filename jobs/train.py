@@ -27,22 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def registered_champion(ctx: RunContext) -> str | None:
-    """Version of the current champion, None before the first training run. A local lakehouse
-    is read with delta-rs (no Spark session); other roots through Spark."""
-    from models import registry
-
-    table = ctx.lakehouse.local_delta(registry.REGISTRY)
-    if table is False:
-        return None
-    if table is None:
-        champ = registry.current_champion(ctx.spark, ctx.lakehouse)
-        return champ.version if champ else None
-    rows = table.to_pandas(columns=["version", "role", "created_at", "run_id"])
-    rows = rows[rows["role"] == "champion"].sort_values(["created_at", "run_id"])
-    return None if rows.empty else str(rows["version"].iloc[-1])
-
-
 def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
     """The given date, else the shared default when incidents exist, else None (latest features)."""
     if as_of is not None or not ctx.lakehouse.exists(ctx.spark, "silver.incidents"):
@@ -142,7 +126,9 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
     if getattr(args, "if_no_champion", False):
-        version = registered_champion(ctx)
+        from models.registry import current_champion_version
+
+        version = current_champion_version(ctx.lakehouse, lambda: ctx.spark)
         if version is not None:
             ctx.log.info("train: nothing to do: ops.model_registry has a champion (%s); "
                          "the training DAG retrains", version)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -150,6 +151,10 @@ def read(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
     return lakehouse.read(spark, REGISTRY) if lakehouse.exists(spark, REGISTRY) else None
 
 
+# Which champion row is current: the latest, by these columns.
+CHAMPION_ORDER = ("created_at", "run_id")
+
+
 def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
     """The champion row of the latest training run, or None before the first run."""
     reg = read(spark, lakehouse)
@@ -157,7 +162,7 @@ def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry
         return None
     row = (
         reg.filter(F.col("role") == "champion")
-        .orderBy(F.col("created_at").desc(), F.col("run_id").desc())
+        .orderBy(*[F.col(c).desc() for c in CHAMPION_ORDER])
         .select("version", "model", "role", "artifact_path", "features",
                 F.col("artifact_sha256") if "artifact_sha256" in reg.columns else F.lit(None).alias("artifact_sha256"))
         .first()
@@ -166,3 +171,17 @@ def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry
         return None
     return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]),
                          row["artifact_sha256"])
+
+
+def current_champion_version(lakehouse: Lakehouse, spark: Callable[[], SparkSession]) -> str | None:
+    """Version of the current champion, None before the first training run. A local lakehouse
+    is read with delta-rs, so no Spark session starts; other roots through `spark()`."""
+    table = lakehouse.local_delta(REGISTRY)
+    if table is False:
+        return None
+    if table is None:
+        champ = current_champion(spark(), lakehouse)
+        return champ.version if champ else None
+    rows = table.to_pandas(columns=["version", "role", *CHAMPION_ORDER])
+    rows = rows[rows["role"] == "champion"].sort_values(list(CHAMPION_ORDER))
+    return None if rows.empty else str(rows["version"].iloc[-1])

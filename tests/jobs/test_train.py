@@ -157,11 +157,12 @@ def test_if_no_champion_finds_the_registered_one_without_spark(tmp_path, capsys)
 
     from conf import load_settings
     from jobs.lakehouse import Lakehouse
-    from jobs.train import registered_champion, run
+    from jobs.train import run
+    from models.registry import current_champion_version
 
     lh = Lakehouse(str(tmp_path / "lakehouse"))
     ctx = RunContext(settings=load_settings("test"), lakehouse=lh, run_id="first-day")
-    assert registered_champion(ctx) is None and ctx._spark is None  # no registry yet
+    assert current_champion_version(lh, lambda: ctx.spark) is None and ctx._spark is None  # no registry yet
     write_deltalake(str(lh.local_path("ops.model_registry")), pd.DataFrame({
         "version": ["r1-hgb", "r2-logistic", "r2-hgb"],
         "role": ["champion", "champion", "challenger"],
