@@ -162,7 +162,6 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     scored period, read from gold.village_risk)."""
     from pyspark.sql import functions as F
 
-    from features.periods import next_period
     from models.allocation_plan import (
         champion_model,
         compare_strategies,
@@ -170,14 +169,12 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         named_model,
     )
     from models.panel import pandas_frame
+    from models.training import read_predictions
 
     spark, lh = ctx.spark, ctx.lakehouse
-    if not lh.exists(spark, "gold.backtest_predictions"):
-        ctx.log.info("allocation backtest skipped: gold.backtest_predictions does not exist yet")
+    preds = read_predictions(spark, lh, lambda why: ctx.log.info("allocation backtest skipped: %s", why))
+    if preds is None:
         return None
-    preds = lh.read(spark, "gold.backtest_predictions")
-    # expected_weighted: the column's name before it took the risk table's (until the next train)
-    harm = next((c for c in ("expected_weighted_count", "expected_weighted") if c in preds.columns), "score")
     # The model names first, then only the chosen model's predictions reach the driver: the
     # table holds every model's backtest (villages x origins x models rows at province scale).
     models = [r["model"] for r in preds.select("model").distinct().collect() if r["model"] is not None]
@@ -194,14 +191,12 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     last_n = int(section.get("backtest_periods", 12) or 0)
     with ctx.stage(f"compare plans on the backtest of {model}") as st:
         pdf = pandas_frame(preds.filter(F.col("model") == F.lit(model)).select(
-            "village_id", "period_start", "actual_weighted", F.col(harm).alias("harm")))
+            "village_id", "period_start", "actual_weighted", F.col("expected_weighted_count").alias("harm")))
         if last_n:
             keep = sorted(pdf["period_start"].unique())[-last_n:]
             pdf = pdf[pdf["period_start"].isin(keep)]
-        # A backtest row's period_start is its feature period; the plans are for the period
-        # after it, the one whose actuals score them (as period_start means in the plan table).
-        grain = str(ctx.settings.get("period", "month"))
-        pdf["period_start"] = [next_period(p, grain) for p in pdf["period_start"]]
+        # A backtest row's period_start is the period predicted, the one whose actuals score
+        # the plans (as period_start means in the plan table).
         # Township (and county) of each village: where local pools may be spent.
         if villages is None:
             villages = pandas_frame(lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct())

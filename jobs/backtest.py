@@ -40,7 +40,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     area = area_series(villages_frame(spark, lh))
     preds, _, _ = backtest(
         spark, lh, panel, inputs, conf, ctx.run_id, area, ctx.stage, ctx.log.info,
-        made_from=made_from, reuse=False,
+        made_from=made_from, reuse=False, grain=grain,
     )
     n_models = len(model_factories(conf, inputs))
     print(f"backtest: {len(preds)} predictions of {n_models} models, periods up to {last}")

@@ -53,7 +53,7 @@ def print_summary(ctx: RunContext, top: int, report_path: str) -> None:
     risk = ctx.lakehouse.read(ctx.spark, "gold.village_risk")
     latest = risk.agg(F.max("period_start").alias("p")).first()["p"]
     rows = (
-        risk.filter((F.col("period_start") == F.lit(latest)) & F.col("high_risk"))
+        risk.filter((F.col("period_start") == F.lit(latest)) & F.col("flagged"))
         .orderBy("rank")
         .limit(top)
         .collect()

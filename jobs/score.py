@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,10 @@ HELP = "score every village's risk for the period after the last complete one (c
 
 RISK = "gold.village_risk"
 AUDIT = "gold.township_audit"
+# Columns of gold.village_risk renamed since an earlier release (old name -> name now). The
+# table keeps every forecast period, and a period's rows replace only theirs, so a table of
+# the earlier release is rewritten once with the new names, every row kept.
+RENAMED = {"high_risk": "flagged"}
 
 
 # What the risk rows and the audit are made from (jobs/reuse.py): a rerun on the same
@@ -73,6 +78,7 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         # One Spark job computes the rows (history windows, model, ranks); they are written
         # from the driver and reused by the audit and the caller, never read back.
         risk_rows = pandas_frame(risk.select(*[f.name for f in RISK_SCHEMA.fields]))
+        rename_old_columns(ctx)
         write_overwrite(spark, lh, RISK, risk_rows, RISK_SCHEMA, user_metadata=meta,
                         replace_where=f"period_start = DATE'{predicted.isoformat()}'")
         st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
@@ -80,6 +86,28 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows, meta)
         st.done(rows=audit_rows)
     return risk_rows
+
+
+def rename_old_columns(ctx: RunContext) -> list[str]:
+    """Rewrite gold.village_risk with the names of RENAMED when it still has old ones; returns
+    the old names it found (none for a table of this release)."""
+    from models.panel import pandas_frame
+    from models.scoring import RISK_SCHEMA
+    from models.training import write_overwrite
+
+    spark, lh = ctx.spark, ctx.lakehouse
+    if not lh.exists(spark, RISK):
+        return []
+    table = lh.read(spark, RISK)
+    old = {o: n for o, n in RENAMED.items() if o in table.columns and n not in table.columns}
+    if not old:
+        return []
+    rows = pandas_frame(table.withColumnsRenamed(old).select(*[f.name for f in RISK_SCHEMA.fields]))
+    write_overwrite(spark, lh, RISK, rows, RISK_SCHEMA,
+                    user_metadata=json.dumps({"rural_risk_renamed_columns": old}, sort_keys=True))
+    ctx.log.info("%s: renamed %s (%d rows of an earlier release kept)", RISK,
+                 ", ".join(f"{o} -> {n}" for o, n in old.items()), len(rows))
+    return sorted(old)
 
 
 def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: Any,
@@ -90,28 +118,26 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     `user_metadata` goes with the commit (the stage's inputs record)."""
     from pyspark.sql import functions as F
 
-    from features.periods import next_period_col
     from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
     from models.panel import pandas_frame, spark_frame
     from models.scoring import RISK_SCHEMA
-    from models.training import write_overwrite
+    from models.training import read_predictions, write_overwrite
 
     spark, lh = ctx.spark, ctx.lakehouse
-    grain = str(ctx.settings.get("period", "month"))
     scored = spark_frame(spark, risk_rows, RISK_SCHEMA).select(
-        "township_id", "period_start", F.col("high_risk").alias("flagged"),
+        "township_id", "period_start", "flagged",
         F.lit(None).cast("boolean").alias("actual_label"),
     )
     audit = township_audit(scored).withColumn("flags_from", F.lit("scored"))
-    if lh.exists(spark, "gold.backtest_predictions"):
-        preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == model_name)
-        # A backtest row's period_start is the feature period; its flags and outcome are for
-        # the next one, the period an audit row describes (as for the scored rows).
-        flagged = flag_backtest(preds, flag_share).select(
-            "township_id", next_period_col("period_start", grain).alias("period_start"), "flagged", "actual_label")
+    preds = read_predictions(spark, lh, ctx.log.info)
+    if preds is not None:
+        # A backtest row's period_start is the period its flags and outcome are for, the
+        # period an audit row describes (as for the scored rows).
+        flagged = flag_backtest(preds.filter(F.col("model") == model_name), flag_share).select(
+            "township_id", "period_start", "flagged", "actual_label")
         audit = audit.unionByName(township_audit(flagged).withColumn("flags_from", F.lit("backtest")))
     audit = audit.select(
-        "township_id", "period_start", "villages", "flagged", "flag_rate", "actual_high_risk_rate",
+        "township_id", "period_start", "villages", "villages_flagged", "flag_rate", "actual_high_risk_rate",
         "recall", "flags_from", F.lit(model_name).alias("model"), F.lit(ctx.run_id).alias("run_id"),
     )
     # Collected once (a few rows per township and period) and written from the driver, so the
@@ -125,6 +151,6 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     if risk is None:
         print("village risk unchanged: its inputs are those of the last score (see the log)")
         return 0
-    flagged = int(risk["high_risk"].fillna(False).astype(bool).sum())
+    flagged = int(risk["flagged"].fillna(False).astype(bool).sum())
     print(f"scored {len(risk)} villages, {flagged} flagged high risk")
     return 0

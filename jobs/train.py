@@ -62,7 +62,7 @@ def train(ctx: RunContext, as_of: date | None = None) -> Any:
     villages = villages_frame(spark, lh)
     result = train_run(
         spark, lh, panel, inputs, conf, ctx.run_id, area_series(villages),
-        ctx.stage, ctx.log.info, made_from=made_from,
+        ctx.stage, ctx.log.info, made_from=made_from, grain=grain,
     )
     if lh.exists(spark, "silver.incidents"):
         with ctx.stage("label-source comparison (feedback-loop guard)") as st:
@@ -88,6 +88,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
         METRICS,
         METRICS_SCHEMA,
         backtest_config,
+        for_the_outcome_period,
         model_factories,
         write_overwrite,
     )
@@ -113,7 +114,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     # rewritten by this run) stay, and a rerun leaves no duplicates. Tagged, so the check for
     # a recorded backtest looks past this commit.
     write_overwrite(
-        spark, lh, METRICS, overlap.assign(run_id=ctx.run_id), METRICS_SCHEMA,
+        spark, lh, METRICS, for_the_outcome_period(overlap, grain).assign(run_id=ctx.run_id), METRICS_SCHEMA,
         user_metadata=json.dumps({LABEL_OVERLAP: {"run_id": ctx.run_id}}),
         replace_where=f"model = '{LABEL_SOURCES_MODEL}'",
     )

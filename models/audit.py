@@ -24,10 +24,10 @@ from models.metrics import flag_count, top_k
 AUDIT_SCHEMA = T.StructType(
     [
         T.StructField("township_id", T.StringType(), True, {"comment": "Township code."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "The period the flags are for (backtest rows: the outcome period after the feature period)."}),
+        T.StructField("period_start", T.DateType(), False, {"comment": "The period the flags are for; for backtest rows the period the backtest predicted, whose outcome scores them."}),
         T.StructField("villages", T.LongType(), False, {"comment": "Villages of the township in the period."}),
-        T.StructField("flagged", T.LongType(), False, {"comment": "Villages flagged high risk."}),
-        T.StructField("flag_rate", T.DoubleType(), True, {"comment": "flagged / villages."}),
+        T.StructField("villages_flagged", T.LongType(), False, {"comment": "Villages of the township on the risk list."}),
+        T.StructField("flag_rate", T.DoubleType(), True, {"comment": "villages_flagged / villages."}),
         T.StructField("actual_high_risk_rate", T.DoubleType(), True, {"comment": "Share of the township's villages that turned out high risk; null before the outcome is known."}),
         T.StructField("recall", T.DoubleType(), True, {"comment": "Share of the township's truly high-risk villages that were flagged; null without any."}),
         T.StructField("flags_from", T.StringType(), False, {"comment": "backtest (the champion's rolling-origin flags) or scored (the forecast period, no outcome yet)."}),
@@ -64,7 +64,7 @@ def flag_backtest(preds: DataFrame, flag_share: float) -> DataFrame:
 
 
 def township_audit(flagged: DataFrame) -> DataFrame:
-    """Per township and period: villages, flagged, flag rate, actual high-risk rate, recall.
+    """Per township and period: villages, villages flagged, flag rate, actual high-risk rate, recall.
 
     `flagged` has township_id, period_start, flagged (bool) and actual_label (bool or null:
     the scored period has no outcome yet, so its rates and recall are null).
@@ -73,7 +73,7 @@ def township_audit(flagged: DataFrame) -> DataFrame:
     actual_n = F.sum(F.col("actual_label").cast("int"))
     return flagged.groupBy("township_id", "period_start").agg(
         F.count(F.lit(1)).alias("villages"),
-        F.sum(F.col("flagged").cast("long")).alias("flagged"),
+        F.sum(F.col("flagged").cast("long")).alias("villages_flagged"),
         F.avg(F.col("flagged").cast("double")).alias("flag_rate"),
         F.avg(F.col("actual_label").cast("double")).alias("actual_high_risk_rate"),
         F.when(actual_n > 0, F.sum(is_hit.cast("int")) / actual_n).alias("recall"),

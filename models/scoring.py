@@ -44,7 +44,7 @@ RISK_SCHEMA = T.StructType(
         T.StructField("probability", T.DoubleType(), True, {"comment": "Calibrated chance that the village is among the highest-risk villages of the period (the label's top share)."}),
         T.StructField("expected_weighted_count", T.DoubleType(), True, {"comment": "Expected severity-weighted count of the label's incidents in the period."}),
         T.StructField("rank", T.IntegerType(), False, {"comment": "1 = highest risk in the period (by probability, then score, then village_id)."}),
-        T.StructField("high_risk", T.BooleanType(), False, {"comment": "Flagged: among the top scoring.flag_share of villages by rank."}),
+        T.StructField("flagged", T.BooleanType(), False, {"comment": "On the risk list: among the top scoring.flag_share of villages by rank."}),
         T.StructField("reasons", T.ArrayType(T.StringType()), True, {"comment": "Up to scoring.reasons_per_village plain-word drivers that raise the risk against the township average."}),
         T.StructField("model_version", T.StringType(), False, {"comment": "ops.model_registry version of the champion that scored the row."}),
         T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
@@ -121,7 +121,7 @@ def rank_and_flag(scored: DataFrame, flag_share: float, n_villages: int | None =
     else:
         k = F.lit(flag_count(n_villages, flag_share))
     ranked = scored.withColumn("rank", F.row_number().over(order).cast("int"))
-    return ranked.withColumn("high_risk", F.col("rank") <= k)
+    return ranked.withColumn("flagged", F.col("rank") <= k)
 
 
 def risk_table(
@@ -143,7 +143,7 @@ def risk_table(
         "village_id",
         F.lit(period).cast("date").alias("period_start"),
         "village_name", "township_id", "township_name", "score", "probability",
-        "expected_weighted_count", "rank", "high_risk",
+        "expected_weighted_count", "rank", "flagged",
         F.coalesce(F.col("reasons"), F.array().cast("array<string>")).alias("reasons"),
         F.lit(model_version).alias("model_version"),
         F.lit(run_id).alias("run_id"),

@@ -47,13 +47,14 @@ PREDICTIONS_SCHEMA = T.StructType(
     [
         T.StructField("village_id", T.StringType(), False, {"comment": "Village code."}),
         T.StructField("township_id", T.StringType(), True, {"comment": "Township code of the village."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "The feature period the prediction was made from; the actuals are of the period after it."}),
+        T.StructField("period_start", T.DateType(), False, {"comment": "The period the prediction is for, whose outcome is in actual_weighted and actual_label (as period_start in gold.village_risk)."}),
+        T.StructField("feature_period_start", T.DateType(), False, {"comment": "The period whose features the prediction was made from: the one before period_start."}),
         T.StructField("model", T.StringType(), False, {"comment": "Model name (a baseline or a classifier of conf/models.yaml)."}),
         T.StructField("score", T.DoubleType(), True, {"comment": "The model's ranking score; higher is riskier."}),
-        T.StructField("probability", T.DoubleType(), True, {"comment": "Predicted chance of being among the highest-risk villages of the next period (null for baselines without one)."}),
-        T.StructField("expected_weighted_count", T.DoubleType(), True, {"comment": "Predicted severity-weighted count of the next period."}),
-        T.StructField("actual_weighted", T.DoubleType(), True, {"comment": "Severity-weighted count of the label's incidents reported in the next period."}),
-        T.StructField("actual_label", T.BooleanType(), True, {"comment": "The next period's high-risk label (label_high_risk_next)."}),
+        T.StructField("probability", T.DoubleType(), True, {"comment": "Predicted chance of being among the highest-risk villages of the period (null for baselines without one)."}),
+        T.StructField("expected_weighted_count", T.DoubleType(), True, {"comment": "Predicted severity-weighted count of the label's incidents in the period."}),
+        T.StructField("actual_weighted", T.DoubleType(), True, {"comment": "Severity-weighted count of the label's incidents reported in the period."}),
+        T.StructField("actual_label", T.BooleanType(), True, {"comment": "The period's high-risk label (label_high_risk_next of the feature period)."}),
         T.StructField("trained_through", T.DateType(), True, {"comment": "Last feature period of the fit that made the prediction (rolling origin)."}),
         T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
     ]
@@ -61,7 +62,8 @@ PREDICTIONS_SCHEMA = T.StructType(
 METRICS_SCHEMA = T.StructType(
     [
         T.StructField("model", T.StringType(), False, {"comment": "Model name."}),
-        T.StructField("period_start", T.DateType(), True, {"comment": "The feature period whose next-period outcome was scored; null for rows pooled over every period (reliability bins, label overlap)."}),
+        T.StructField("period_start", T.DateType(), True, {"comment": "The period whose outcome was scored (the predictions' period_start); null for rows pooled over every period (reliability bins)."}),
+        T.StructField("feature_period_start", T.DateType(), True, {"comment": "The period whose features the scored predictions were made from: the one before period_start; null when period_start is."}),
         T.StructField("metric", T.StringType(), False, {"comment": "Metric name: hit_rate, pei_star, pai, roc_auc, pr_auc, brier, ece, reliability_* (docs/models.md)."}),
         T.StructField("coverage", T.DoubleType(), True, {"comment": "Share of villages flagged for the coverage metrics (hit_rate, pei_star, pai); null otherwise."}),
         T.StructField("bin", T.IntegerType(), True, {"comment": "Reliability bin (0 = lowest predicted chance) for reliability_* rows; null otherwise."}),
@@ -229,15 +231,51 @@ def compute_backtest(
 
 
 def write_backtest(spark: SparkSession, lakehouse: Lakehouse, preds: pd.DataFrame, metrics: pd.DataFrame,
-                   run_id: str, made_from: BacktestInputs | None) -> None:
+                   run_id: str, made_from: BacktestInputs | None, grain: str) -> None:
     """Replace gold.backtest_predictions and gold.model_metrics, each commit carrying the record."""
     meta = None if made_from is None else json.dumps(
         {MADE_FROM: {**asdict(made_from), "run_id": run_id}}, sort_keys=True
     )
-    preds_out = _dates(preds.assign(run_id=run_id), ["period_start", "trained_through"])
+    preds_out = _dates(for_the_outcome_period(preds, grain).assign(run_id=run_id),
+                       ["period_start", "feature_period_start", "trained_through"])
     write_overwrite(spark, lakehouse, PREDICTIONS, preds_out, PREDICTIONS_SCHEMA, user_metadata=meta)
-    metrics_out = _dates(metrics.assign(run_id=run_id), ["period_start"])
+    metrics_out = _dates(for_the_outcome_period(metrics, grain).assign(run_id=run_id),
+                         ["period_start", "feature_period_start"])
     write_overwrite(spark, lakehouse, METRICS, metrics_out, METRICS_SCHEMA, user_metadata=meta)
+
+
+def for_the_outcome_period(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """Backtest rows as the tables hold them: in memory a row's period_start is the feature
+    period it was predicted from; in gold.backtest_predictions and gold.model_metrics it is the
+    period predicted, the one the row's outcome is of (as in every table about a forecast), and
+    the feature period is feature_period_start. `from_the_outcome_period` is the inverse."""
+    from features.periods import next_period
+
+    out = frame.rename(columns={"period_start": "feature_period_start"})
+    out.insert(0, "period_start", [None if p is None or p != p else next_period(pd.Timestamp(p).date(), grain)
+                                   for p in out["feature_period_start"]])
+    return out
+
+
+def read_predictions(spark: SparkSession, lakehouse: Lakehouse,
+                     log: Callable[[str], None]) -> DataFrame | None:
+    """gold.backtest_predictions as this release writes it; None (saying why) when it is missing
+    or was written by an earlier release, whose period_start was the feature period (the next
+    `backtest` or `train` rewrites it: its code record no longer matches)."""
+    if not lakehouse.exists(spark, PREDICTIONS):
+        log(f"{PREDICTIONS} does not exist yet: run `rural-risk backtest`")
+        return None
+    preds = lakehouse.read(spark, PREDICTIONS)
+    if "feature_period_start" not in preds.columns:
+        log(f"{PREDICTIONS} was written by an earlier release (no feature_period_start): "
+            "not used until `rural-risk backtest` rewrites it")
+        return None
+    return preds
+
+
+def from_the_outcome_period(frame: pd.DataFrame) -> pd.DataFrame:
+    """The in-memory form of rows read from the backtest tables (see for_the_outcome_period)."""
+    return frame.drop(columns=["period_start"]).rename(columns={"feature_period_start": "period_start"})
 
 
 def _commit_record(user_metadata: str | None) -> dict[str, Any]:
@@ -277,11 +315,11 @@ def recorded_backtest(
     def read(name: str, version: int):
         return spark.read.format("delta").option("versionAsOf", version).load(lakehouse.path(name))
 
-    preds = pandas_frame(read(PREDICTIONS, int(last["version"])).drop("run_id"))
+    preds = from_the_outcome_period(pandas_frame(read(PREDICTIONS, int(last["version"])).drop("run_id")))
     preds = preds.sort_values(["period_start", "model", "village_id"], kind="stable").reset_index(drop=True)
-    metrics = pandas_frame(
+    metrics = from_the_outcome_period(pandas_frame(
         read(METRICS, metrics_version).filter(F.col("model") != LABEL_SOURCES_MODEL).drop("run_id")
-    )
+    ))
     # Per model and metric in period order, as metrics_table makes them: the same means.
     metrics = metrics.sort_values(
         ["model", "metric", "coverage", "period_start", "bin"], kind="stable", na_position="last"
@@ -301,6 +339,8 @@ def backtest(
     log_progress: Callable[[str], None],
     made_from: BacktestInputs | None = None,
     reuse: bool = True,
+    *,
+    grain: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """(predictions, metrics, reused): the recorded backtest when it was made from `made_from`
     (and `reuse`), else a new one, written with its record. No record: always a new one."""
@@ -319,7 +359,7 @@ def backtest(
             return preds, metrics, True
         log_progress(f"backtest: running it ({found})")
     preds, metrics = compute_backtest(panel, inputs, conf, area, stage, log_progress)
-    write_backtest(spark, lakehouse, preds, metrics, run_id, made_from)
+    write_backtest(spark, lakehouse, preds, metrics, run_id, made_from, grain)
     return preds, metrics, False
 
 
@@ -334,6 +374,8 @@ def train_run(
     stage: StageFn,
     log_progress: Callable[[str], None],
     made_from: BacktestInputs | None = None,
+    *,
+    grain: str,
 ) -> TrainResult:
     """Backtest (reused when recorded for `made_from`), metrics, selection, final fits, artifacts
     and registry rows."""
@@ -341,7 +383,7 @@ def train_run(
     cfg = backtest_config(conf)
     mconf = conf["metrics"]
     preds, metrics, reused = backtest(
-        spark, lakehouse, panel, inputs, conf, run_id, area, stage, log_progress, made_from
+        spark, lakehouse, panel, inputs, conf, run_id, area, stage, log_progress, made_from, grain=grain
     )
 
     sel = conf["selection"]

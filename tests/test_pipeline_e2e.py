@@ -38,17 +38,18 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     assert all(0.0 <= r["probability"] <= 1.0 for r in risk)
     by_rank = sorted(risk, key=lambda r: r["rank"])
     assert [r["probability"] for r in by_rank] == sorted((r["probability"] for r in risk), reverse=True)
-    assert any(r["high_risk"] for r in risk)
+    assert any(r["flagged"] for r in risk)
 
-    # one meaning of period_start in the audit: the period the flags are for (a backtest row's
-    # outcome period is the one after its feature period)
+    # one meaning of period_start in the audit and the backtest: the period the flags are for
+    # (the outcome period, the one after a backtest row's feature period)
     audit = lh.read(spark, "gold.township_audit").collect()
     champion = {r["model"] for r in audit}
     assert len(champion) == 1
     preds = lh.read(spark, "gold.backtest_predictions").filter(F.col("model") == champion.pop())
-    feature_periods = {r["period_start"] for r in preds.select("period_start").distinct().collect()}
-    assert {r["period_start"] for r in audit if r["flags_from"] == "backtest"} == {
-        next_period(p, "month") for p in feature_periods}
+    pairs = {(r["period_start"], r["feature_period_start"])
+             for r in preds.select("period_start", "feature_period_start").distinct().collect()}
+    assert all(p == next_period(f, "month") for p, f in pairs)
+    assert {r["period_start"] for r in audit if r["flags_from"] == "backtest"} == {p for p, _ in pairs}
     assert {r["period_start"] for r in audit if r["flags_from"] == "scored"} == {r["period_start"] for r in risk}
 
     plan = lh.read(spark, "gold.patrol_plan")

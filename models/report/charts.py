@@ -43,7 +43,7 @@ def map_points(risk: pd.DataFrame, villages: pd.DataFrame | None, width: int = 6
     for i, row in enumerate(v.itertuples(index=False)):
         out.append({
             "x": round(float(px.iloc[i]), 1), "y": round(float(py.iloc[i]), 1),
-            "colour": risk_colour(row.probability), "flagged": bool(row.high_risk),
+            "colour": risk_colour(row.probability), "flagged": bool(row.flagged),
             "village_id": row.village_id, "name": row.village_name,
             "township": row.township_name, "probability": float(row.probability), "rank": int(row.rank),
         })

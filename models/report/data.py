@@ -230,7 +230,7 @@ def summary_numbers(data: ReportData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "period_start": data.period_start.isoformat(),
         "villages": int(len(r)),
-        "flagged": int(r["high_risk"].fillna(False).sum()),
+        "flagged": int(r["flagged"].fillna(False).sum()),
         "planned_hours": {a: round(float(r[f"hours_{a}"].sum()), 4) for a in ACTORS},
         "missing_tables": list(data.missing),
     }

@@ -173,10 +173,10 @@ def header(data: ReportData, generated: datetime) -> dict[str, Any]:
 
 def context(data: ReportData, run_id: str, top_n: int, generated: datetime | None = None) -> dict[str, Any]:
     r = data.risk.assign(shown_name=shown_names(data.risk))
-    top = r.head(max(top_n, int(r["high_risk"].fillna(False).sum())))  # every flagged village
+    top = r.head(max(top_n, int(r["flagged"].fillna(False).sum())))  # every flagged village
     ctx: dict[str, Any] = {
         "run_id": run_id, "period_start": data.period_start.isoformat(),
-        "villages": len(r), "flagged": int(r["high_risk"].fillna(False).sum()),
+        "villages": len(r), "flagged": int(r["flagged"].fillna(False).sum()),
         "model_version": ", ".join(sorted({str(x) for x in r["model_version"].dropna()})) or "unknown",
         "actors": ACTORS, "actor_headings": ACTOR_HEADINGS,
         "plan_actors": [a for a in ACTORS if r[f"hours_{a}"].sum() > 0],  # table columns with hours
@@ -195,7 +195,7 @@ def context(data: ReportData, run_id: str, top_n: int, generated: datetime | Non
     ctx["model_words"] = {str(m): model_words(str(m), data.grain)
                           for m in (data.metrics["model"].unique() if data.metrics is not None else [])}
     hours = sum(r[f"hours_{a}"] for a in ACTORS)
-    towns = r.assign(planned=hours, flag=r["high_risk"].fillna(False).astype(int)).groupby("township_name")
+    towns = r.assign(planned=hours, flag=r["flagged"].fillna(False).astype(int)).groupby("township_name")
     ctx["townships"] = (
         towns.agg(villages=("village_id", "size"), flagged=("flag", "sum"),
                   harm=("expected_weighted_count", "sum"), planned=("planned", "sum"))
@@ -269,7 +269,7 @@ def risk_csv(data: ReportData) -> pd.DataFrame:
         "rank": r["rank"], "village_id": r["village_id"], "village_name": r["village_name"],
         "township_id": r["township_id"], "township_name": r["township_name"],
         "period_start": r["period_start"], "chance_high_risk": r["probability"].round(4),
-        "expected_harm": r["expected_weighted_count"].round(3), "flagged": r["high_risk"].fillna(False),
+        "expected_harm": r["expected_weighted_count"].round(3), "flagged": r["flagged"].fillna(False),
         "reasons": ["; ".join(x) if x is not None else "" for x in r["reasons"]],
     })
     for a in ACTORS:

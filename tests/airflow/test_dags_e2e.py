@@ -149,7 +149,7 @@ def test_full_run_scores_and_plans_the_next_period(deployment):
     assert sorted({str(p)[:10] for p in risk["period_start"]}) == [SCORED_PERIOD]
     assert sorted(risk["rank"].astype(int)) == list(range(1, VILLAGES + 1))
     assert risk["probability"].between(0, 1).all()
-    assert 0 < int(risk["high_risk"].astype(bool).sum()) < VILLAGES
+    assert 0 < int(risk["flagged"].astype(bool).sum()) < VILLAGES
     assert set(risk["run_id"]) == {PIPELINE_RUN_ID}
     # The highest-ranked village has the highest probability.
     assert risk.sort_values("rank")["probability"].is_monotonic_decreasing

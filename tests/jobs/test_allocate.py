@@ -27,7 +27,7 @@ RISK_SCHEMA = T.StructType([
     T.StructField("village_name", T.StringType()), T.StructField("township_id", T.StringType()),
     T.StructField("township_name", T.StringType()), T.StructField("probability", T.DoubleType()),
     T.StructField("expected_weighted_count", T.DoubleType()), T.StructField("rank", T.IntegerType()),
-    T.StructField("high_risk", T.BooleanType()), T.StructField("reasons", T.ArrayType(T.StringType())),
+    T.StructField("flagged", T.BooleanType()), T.StructField("reasons", T.ArrayType(T.StringType())),
     T.StructField("model_version", T.StringType()), T.StructField("run_id", T.StringType()),
 ])
 MAY, APR = date(2024, 5, 1), date(2024, 4, 1)
@@ -65,16 +65,16 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
 
     ctx = small_ctx(ctx, settings)
     write(ctx, "gold.village_risk", risk_rows(), RISK_SCHEMA)
-    bt_schema = "village_id string, township_id string, period_start date, model string, score double, " \
-                "probability double, expected_weighted_count double, actual_weighted double, actual_label boolean, " \
-                "run_id string"
+    bt_schema = "village_id string, township_id string, period_start date, feature_period_start date, " \
+                "model string, score double, probability double, expected_weighted_count double, " \
+                "actual_weighted double, actual_label boolean, run_id string"
     write(ctx, "gold.backtest_predictions", [
-        ("V1", "T1", APR, "gbm", 0.9, 0.9, 5.0, 4.0, True, "t"),
-        ("V2", "T1", APR, "gbm", 0.1, 0.1, 1.0, 0.0, False, "t"),
-        ("V3", "T2", APR, "gbm", 0.5, 0.5, 3.0, 2.0, True, "t"),
-        ("V1", "T1", APR, "logit", 0.1, 0.1, 0.0, 4.0, True, "t"),
-        ("V2", "T1", APR, "logit", 0.1, 0.1, 9.0, 0.0, False, "t"),
-        ("V3", "T2", APR, "logit", 0.1, 0.1, 0.0, 2.0, True, "t"),
+        ("V1", "T1", MAY, APR, "gbm", 0.9, 0.9, 5.0, 4.0, True, "t"),
+        ("V2", "T1", MAY, APR, "gbm", 0.1, 0.1, 1.0, 0.0, False, "t"),
+        ("V3", "T2", MAY, APR, "gbm", 0.5, 0.5, 3.0, 2.0, True, "t"),
+        ("V1", "T1", MAY, APR, "logit", 0.1, 0.1, 0.0, 4.0, True, "t"),
+        ("V2", "T1", MAY, APR, "logit", 0.1, 0.1, 9.0, 0.0, False, "t"),
+        ("V3", "T2", MAY, APR, "logit", 0.1, 0.1, 0.0, 2.0, True, "t"),
     ], bt_schema)
 
     summary = allocate(ctx)
@@ -97,7 +97,7 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
     # Champion gbm (named in model_version): optimized plan V1 eff 3, V3 eff 2 on actuals 4, 0, 2.
     comp = {r["strategy"]: r for r in ctx.lakehouse.read(ctx.spark, "gold.allocation_backtest").collect()}
     assert comp["optimized"]["model"] == "gbm"
-    assert {r["period_start"] for r in comp.values()} == {MAY}  # April's features: the plan for May
+    assert {r["period_start"] for r in comp.values()} == {MAY}  # the predictions' period (April's features)
     assert comp["optimized"]["actual_prevented"] == pytest.approx(4 * g(3) + 2 * g(2))
     assert comp["equal"]["actual_prevented"] == pytest.approx(4 * g(4 / 3 + 0.5) + 2 * g(4 / 3 + 1))
     assert summary["comparison"]["optimized"] == pytest.approx(4 * g(3) + 2 * g(2))

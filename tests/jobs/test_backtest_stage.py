@@ -44,6 +44,8 @@ def test_train_reuses_the_backtest_stage_rows_then_reruns_when_stale(ctx, caplog
     stage_rows = lh.read(spark, PREDICTIONS).toPandas()
     origins = PERIODS[6:13]  # 13 labelled periods, 6 of warm-up
     assert len(stage_rows) == len(MODELS) * len(origins) * N_VILLAGES
+    assert sorted(stage_rows["feature_period_start"].unique()) == origins
+    assert sorted(stage_rows["period_start"].unique()) == PERIODS[7:14]  # the periods predicted
 
     # Reuse: same feature table version, same settings -> no second backtest, tables untouched.
     caplog.clear()
@@ -54,11 +56,12 @@ def test_train_reuses_the_backtest_stage_rows_then_reruns_when_stale(ctx, caplog
     assert _versions(mctx) == written
     assert "backtest: reusing the rows of run test-run" in caplog.text
     assert len(result.predictions) == len(stage_rows)
+    assert sorted(result.predictions["period_start"].unique()) == origins  # in memory: feature periods
     assert set(result.predictions["model"]) == MODELS
     assert set(result.metrics["model"]) == MODELS and "run_id" not in result.metrics.columns
     # Selection on the reused metrics, by hand: best mean pei_star@0.1 over the last 6 periods.
     m = lh.read(spark, METRICS).toPandas()
-    pei = m[(m["metric"] == "pei_star") & (m["coverage"] == 0.1) & m["period_start"].isin(origins[-6:])]
+    pei = m[(m["metric"] == "pei_star") & (m["coverage"] == 0.1) & m["feature_period_start"].isin(origins[-6:])]
     means = pei.groupby("model")["value"].mean()
     assert means[result.champion] == pytest.approx(means.max())
     reg = lh.read(spark, "ops.model_registry").toPandas()

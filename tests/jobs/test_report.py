@@ -15,7 +15,7 @@ EVIL = "Dong<script>alert(1)</script>"
 RISK_DDL = (
     "village_id string, period_start date, village_name string, township_id string, "
     "township_name string, probability double, expected_weighted_count double, rank int, "
-    "high_risk boolean, reasons array<string>, model_version string, run_id string"
+    "flagged boolean, reasons array<string>, model_version string, run_id string"
 )
 
 

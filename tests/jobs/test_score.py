@@ -35,7 +35,7 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     assert set(risk["period_start"]) == {date(2021, 3, 1)}  # after the last period, Feb 2021
     assert list(risk["rank"]) == list(range(1, N_VILLAGES + 1))
     assert (np.diff(risk["probability"].to_numpy()) <= 0).all()
-    assert risk["high_risk"].tolist() == [True] + [False] * (N_VILLAGES - 1)  # round(0.1 * 12) = 1
+    assert risk["flagged"].tolist() == [True] + [False] * (N_VILLAGES - 1)  # round(0.1 * 12) = 1
     assert set(risk["model_version"]) == {"v-test-logistic"}
     assert risk["village_name"].notna().all() and (risk["expected_weighted_count"] >= 0).all()
     top = risk.iloc[0]
@@ -55,7 +55,7 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
 
     audit = mctx.lakehouse.read(mctx.spark, "gold.township_audit").toPandas()
     scored = audit[audit["flags_from"] == "scored"]
-    assert scored["villages"].sum() == N_VILLAGES and scored["flagged"].sum() == 1
+    assert scored["villages"].sum() == N_VILLAGES and scored["villages_flagged"].sum() == 1
     assert scored["recall"].isna().all()  # no outcome yet for the scored period
 
     # the registry holds the artifact's hash; a file changed after training is not unpickled
@@ -124,3 +124,23 @@ def test_a_second_score_on_the_same_inputs_writes_nothing(ctx, caplog):
     again = score(mctx, as_of=date(2021, 1, 15), force=True)
     assert versions() == (written[0] + 2, written[1] + 2)
     assert set(again["period_start"]) == {date(2021, 1, 1)} and len(first) == len(again)
+
+
+def test_a_risk_table_of_an_earlier_release_gets_the_new_column_names(ctx):
+    """gold.village_risk written with `high_risk` (an earlier release) is rewritten once with
+    `flagged`, every row kept; a table of this release is left as it is."""
+    from jobs.score import RISK, rename_old_columns
+    from models.scoring import RISK_SCHEMA
+
+    old = [(f.name if f.name != "flagged" else "high_risk") for f in RISK_SCHEMA.fields]
+    rows = [("V1", date(2024, 4, 1), "Dongcun", "T1", "East", 2.0, 0.8, 3.0, 1, True, ["r"], "m1", "s"),
+            ("V2", date(2024, 4, 1), "Xicun", "T1", "East", 1.0, 0.1, 0.5, 2, False, [], "m1", "s")]
+    ctx.spark.createDataFrame(rows, RISK_SCHEMA).toDF(*old).write.format("delta").save(ctx.lakehouse.path(RISK))
+    ctx.lakehouse.register(ctx.spark, RISK)
+    assert rename_old_columns(ctx) == ["high_risk"]
+    table = ctx.lakehouse.read(ctx.spark, RISK)
+    assert table.columns == RISK_SCHEMA.fieldNames()
+    assert {r["village_id"]: r["flagged"] for r in table.collect()} == {"V1": True, "V2": False}
+    assert {r["village_id"]: list(r["reasons"]) for r in table.collect()} == {"V1": ["r"], "V2": []}
+    version = ctx.lakehouse.version(ctx.spark, RISK)
+    assert rename_old_columns(ctx) == [] and ctx.lakehouse.version(ctx.spark, RISK) == version

@@ -104,20 +104,24 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     models = {"baseline_prev", "baseline_ma3", "baseline_ewm", "baseline_hotspot", "logistic"}
     assert set(preds["model"]) == models
     origins = PERIODS[6:13]  # 13 labelled periods, 6 of warm-up
-    assert sorted(preds["period_start"].unique()) == origins
+    # period_start: the period predicted (the origin's next), as in gold.village_risk
+    assert sorted(preds["feature_period_start"].unique()) == origins
+    assert sorted(preds["period_start"].unique()) == PERIODS[7:14]
     assert len(preds) == len(models) * len(origins) * N_VILLAGES
-    assert (preds["trained_through"] < preds["period_start"]).all()
-    # baseline_prev scores the count of the row's period: the previous period's label
+    assert (preds["trained_through"] < preds["feature_period_start"]).all()
+    # baseline_prev scores the count of the feature period: the label of the period before it
     label = features.set_index(["village_id", "period_start"])["label_weighted_next"]
     prev = preds[preds["model"] == "baseline_prev"]
     for r in prev.itertuples():
-        before = PERIODS[PERIODS.index(r.period_start) - 1]
+        assert PERIODS.index(r.period_start) == PERIODS.index(r.feature_period_start) + 1
+        before = PERIODS[PERIODS.index(r.feature_period_start) - 1]
         assert r.score == label[(r.village_id, before)]
-        assert r.actual_weighted == label[(r.village_id, r.period_start)]
+        assert r.actual_weighted == label[(r.village_id, r.feature_period_start)]
 
     metrics = lh.read(spark, "gold.model_metrics").toPandas()
     pei = metrics[(metrics["metric"] == "pei_star") & (metrics["coverage"] == 0.1)]
-    recent = pei[pei["period_start"].isin(origins[-6:])].groupby("model")["value"].mean()
+    assert sorted(pei["period_start"].unique()) == PERIODS[7:14]
+    recent = pei[pei["feature_period_start"].isin(origins[-6:])].groupby("model")["value"].mean()
     assert recent[result.champion] == pytest.approx(recent.max())
     overlap = metrics[metrics["model"] == "label_sources"]
     assert len(overlap) == 13 and overlap["value"].between(0, 1).all()

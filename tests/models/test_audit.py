@@ -36,7 +36,7 @@ def test_flags_and_township_audit_by_hand(spark):
     audit = {r["township_id"]: r.asDict() for r in township_audit(flagged).collect()}
     # t1: v1 v2 v9 v10, 2 flagged, 1 actually high risk (v1, flagged): recall 1
     assert audit["t1"] == {
-        "township_id": "t1", "period_start": P, "villages": 4, "flagged": 2, "flag_rate": 0.5,
+        "township_id": "t1", "period_start": P, "villages": 4, "villages_flagged": 2, "flag_rate": 0.5,
         "actual_high_risk_rate": 0.25, "recall": 1.0,
     }
     # t2: six villages, none flagged, v3 high risk and missed: recall 0

@@ -34,9 +34,9 @@ def _scored(spark, periods=(P1,)):
 
 def test_rank_and_flag_by_hand_with_ties_and_nulls(spark):
     ranked = rank_and_flag(_scored(spark), flag_share=0.4, n_villages=8)  # k = round(3.2) = 3
-    got = {r["village_id"]: (r["rank"], r["high_risk"]) for r in ranked.collect()}
+    got = {r["village_id"]: (r["rank"], r["flagged"]) for r in ranked.collect()}
     assert got == {v: (k, k <= 3) for v, k in EXPECTED_RANK.items()}
-    assert dict(ranked.dtypes)["rank"] == "int" and dict(ranked.dtypes)["high_risk"] == "boolean"
+    assert dict(ranked.dtypes)["rank"] == "int" and dict(ranked.dtypes)["flagged"] == "boolean"
     # The window is partitioned by the period: no single-partition exchange in the plan
     # (the one behind Spark's "No Partition Defined for Window operation" warning).
     plan = ranked._jdf.queryExecution().executedPlan().toString()
@@ -45,7 +45,7 @@ def test_rank_and_flag_by_hand_with_ties_and_nulls(spark):
 
 def test_rank_and_flag_ranks_each_period_on_its_own(spark):
     ranked = rank_and_flag(_scored(spark, (P1, P2)), flag_share=0.1, n_villages=8)  # k = 1
-    got = {(r["period_start"], r["village_id"]): (r["rank"], r["high_risk"]) for r in ranked.collect()}
+    got = {(r["period_start"], r["village_id"]): (r["rank"], r["flagged"]) for r in ranked.collect()}
     assert got == {(p, v): (k, k == 1) for p in (P1, P2) for v, k in EXPECTED_RANK.items()}
 
 
@@ -53,7 +53,7 @@ def test_rank_and_flag_without_a_count_flags_each_periods_own_share(spark):
     # P1 has all 8 villages (k = round(0.4 * 8) = 3); P2 only v1..v5 (k = round(0.4 * 5) = 2).
     rows = [r for r in _scored(spark, (P1, P2)).collect() if r["period_start"] == P1 or r["village_id"] <= "v5"]
     ranked = rank_and_flag(spark.createDataFrame(rows, SCORED_SCHEMA).repartition(3), flag_share=0.4)
-    got = {(r["period_start"], r["village_id"]): (r["rank"], r["high_risk"]) for r in ranked.collect()}
+    got = {(r["period_start"], r["village_id"]): (r["rank"], r["flagged"]) for r in ranked.collect()}
     p2_rank = {"v2": 1, "v1": 2, "v3": 3, "v4": 4, "v5": 5}
     expected = {(P1, v): (k, k <= 3) for v, k in EXPECTED_RANK.items()}
     expected |= {(P2, v): (k, k <= 2) for v, k in p2_rank.items()}

@@ -24,7 +24,7 @@ def full_data() -> ReportData:
     })
     risk = villages.drop(columns=["longitude", "latitude"]).assign(
         period_start=MAY, probability=[0.82, 0.1, 0.47], expected_weighted_count=[5.0, 1.0, 3.0],
-        rank=[1, 3, 2], high_risk=[True, False, True],
+        rank=[1, 3, 2], flagged=[True, False, True],
         reasons=[["burglaries <up> 40%"], [], ["fights"]], model_version="gbm-v1", run_id="s",
     ).sort_values("rank").reset_index(drop=True)
     plan = pd.DataFrame({"village_id": ["V1", "V2", "V3", "V3"],
@@ -55,7 +55,7 @@ def full_data() -> ReportData:
         reliability=pd.DataFrame({"model": "gbm", "bin": [0, 1], "rows": [5.0, 5.0],
                                   "predicted": [0.1, 0.6], "observed": [0.2, 0.5]}),
         audit=pd.DataFrame({"township_id": ["T1"], "period_start": [date(2024, 3, 1)], "villages": [2],
-                            "flagged": [1], "flag_rate": [0.5], "actual_high_risk_rate": [0.5],
+                            "villages_flagged": [1], "flag_rate": [0.5], "actual_high_risk_rate": [0.5],
                             "recall": [1.0]}),
         quarantine=pd.DataFrame({"source": ["incidents", "survey"],
                                  "reason": ["bad_type:severity", "invalid_response"], "rows": [12, 7]}),
