@@ -41,15 +41,17 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     result of the same inputs (nothing written, no Spark session started)."""
     from pyspark.sql import functions as F
 
+    from conf.language import language
     from features.periods import next_period
     from jobs.reuse import current_outputs, stage_inputs
     from jobs.train import resolve_as_of
     from models import registry
     from models.panel import build_panel, pandas_frame, villages_frame
-    from models.reasons import reason_labels
+    from models.reasons import reason_labels, reason_templates
     from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
     from models.training import write_overwrite
 
+    lang = language(ctx.settings)  # a wrong value stops here, before Spark starts
     inputs = stage_inputs(ctx, "score", INPUTS, as_of=as_of)
     if current_outputs(ctx, inputs, (RISK, AUDIT), force) is not None:
         return None
@@ -68,8 +70,8 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True)
         rows = panel.filter(F.col("period_start") == F.lit(last))
         scored = score_spark(
-            rows, model, conf["reasons"]["templates"], int(sc["reasons_per_village"]),
-            reason_labels(ctx.settings.section("features"), conf, grain),
+            rows, model, reason_templates(conf, lang), int(sc["reasons_per_village"]),
+            reason_labels(ctx.settings.section("features"), conf, grain, lang),
         )
         # The flag count comes from the period's rows inside the rank window: no count first.
         ranked = rank_and_flag(scored, flag_share)

@@ -14,7 +14,9 @@ from models.classifiers import RiskModel
 from models.reasons import (
     ReasonTemplateError,
     attributions,
+    history_labels_zh,
     reason_labels,
+    reason_templates,
     render,
     top_reasons,
     township_baseline,
@@ -72,15 +74,15 @@ def test_render_templates_and_edge_cases():
         render("x", 1.0, 1.0, [{"pattern": ".", "text": "{nope}"}])
 
 
-def _default_inputs(grain: str) -> tuple[dict[str, str], list[str]]:
-    """(labels, every input a model can use) under the shipped configuration."""
+def _default_inputs(grain: str, language: str = "en") -> tuple[dict[str, str], list[str]]:
+    """(labels in `language`, every input a model can use) under the shipped configuration."""
     from conf import load_settings
     from features.dictionary import village_feature_columns
     from models.baselines import history_columns
 
     settings = load_settings()
     fconf, mconf = settings.section("features"), settings.section("models")
-    labels = reason_labels(fconf, mconf, grain)
+    labels = reason_labels(fconf, mconf, grain, language)
     keys = {"village_id", "township_id", "period_start"}
     inputs = [
         c.name for c in village_feature_columns(fconf, grain)
@@ -90,12 +92,13 @@ def _default_inputs(grain: str) -> tuple[dict[str, str], list[str]]:
     return labels, inputs + history_columns(windows)
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("grain", ["month", "week"])
-def test_no_reason_contains_a_column_name(grain):
+def test_no_reason_contains_a_column_name(grain, language):
     from conf import load_settings
 
-    templates = load_settings().section("models")["reasons"]["templates"]
-    labels, inputs = _default_inputs(grain)
+    templates = reason_templates(load_settings().section("models"), language)
+    labels, inputs = _default_inputs(grain, language)
     # Column names that are identifiers (an underscore or a digit); "households" is a word.
     identifiers = {n for n in inputs if re.search(r"[_0-9]", n)}
     for name in inputs:
@@ -104,13 +107,15 @@ def test_no_reason_contains_a_column_name(grain):
             text = render(name, value, base, templates, labels)
             words = set(re.findall(r"[A-Za-z0-9_]+", text))
             assert "_" not in text and not identifiers & words, f"{name}: {text!r} names a column"
+            if language == "zh":  # Chinese words only, besides numbers
+                assert not re.search(r"[A-Za-z]", text), f"{name}: {text!r} is not all Chinese"
 
 
 def test_labels_put_windows_and_rates_in_words():
     labels, _ = _default_inputs("month")
     from conf import load_settings
 
-    templates = load_settings().section("models")["reasons"]["templates"]
+    templates = reason_templates(load_settings().section("models"), "en")
     # police patrol hours per 1,000 residents, 3-month window: 1.08 h against 2.00 h is 46% below
     assert render("police_hours_per_1000_3", 1.08, 2.0, templates, labels) == (
         "police patrol hours per 1,000 residents over the last 3 months 46% below the township average"
@@ -123,3 +128,33 @@ def test_labels_put_windows_and_rates_in_words():
     )
     weekly, _ = _default_inputs("week")
     assert weekly["hist_ma12"] == "incidents per week over the last 12 weeks"
+
+
+def test_chinese_reasons_put_windows_and_rates_in_words():
+    from conf import load_settings
+
+    labels, _ = _default_inputs("month", "zh")
+    templates = reason_templates(load_settings().section("models"), "zh")
+    assert render("police_hours_per_1000_3", 1.08, 2.0, templates, labels) == "近3个月每千人警力巡逻小时数低于乡镇平均46%"
+    assert render("inc_property_1", 3.0, 1.5, templates, labels) == "近1个月侵财类案件数高出乡镇平均100%"
+    assert render("periods_since_serious", 1.0, 6.6, templates, labels) == "距上次严重案件的月数：1，乡镇平均为7"
+    assert render("patrol_hours_joint_defense_3", 2.0, 0.0, templates, labels) == "近3个月联防队巡逻小时数高于乡镇平均"
+    weekly, _ = _default_inputs("week", "zh")
+    assert weekly["hist_ma12"] == "近12周周均案件数" and weekly["inc_all_last_year"] == "去年同周案件数"
+
+
+def test_chinese_reasons_of_a_hand_made_row():
+    """top_reasons with the shipped Chinese templates: the same drivers as in English."""
+    from conf import load_settings
+
+    rows, model = _rows(), _model()
+    base = pd.concat([rows[["township_id", "period_start"]], township_baseline(rows, model.features)], axis=1)
+    templates = reason_templates(load_settings().section("models"), "zh")
+    reasons = top_reasons(model, rows, base, templates, n=3, labels=history_labels_zh([3], "month"))
+    assert reasons[0] == ["相邻村近期案件数（按时间衰减累计）高出乡镇平均100%", "近期案件数（按时间衰减累计）高出乡镇平均50%"]
+    assert reasons[2] == []
+
+
+def test_chinese_history_labels_cover_the_english_ones():
+    for grain in ("month", "week"):
+        assert set(history_labels_zh([3, 6, 12], grain)) == set(history_labels([3, 6, 12], grain))
