@@ -99,7 +99,7 @@ def _tables() -> list[Table]:
               "village-periods whose silver inputs changed, per ingest run (features recompute them)",
               _fixed("features.landing.tables", "CHANGED_PERIODS")),
         Table("ops.model_registry", "one row per model fit by a training run",
-              "trained risk models; role champion marks the one the scorer uses",
+              "trained risk models: the candidate each training run chose, challengers, and champions (the latest promoted one is what the scorer uses)",
               _fixed("models.registry", "REGISTRY_SCHEMA")),
         Table("ops.maintenance_log", "one row per table and maintenance action of a run",
               "what `rural-risk maintain` did: compaction and vacuum, files and versions",

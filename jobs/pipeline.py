@@ -10,7 +10,7 @@ from jobs.context import RunContext
 
 # The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
 WRITES_LAKEHOUSE = True
-HELP = "run ingest, features, train, score, allocate and report in order"
+HELP = "run ingest, features, train, promote, score, allocate and report in order"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(parser, "every stage takes this date: risk and the plan are for the next period")
     parser.add_argument(
         "--skip-train", action="store_true",
-        help="score with the registered champion instead of backtesting and training again",
+        help="score with the promoted champion instead of backtesting, training and promoting again",
     )
     parser.add_argument("--top", type=count(1), default=10, help="flagged villages to print at the end")
 
@@ -27,6 +27,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     from jobs.allocate import allocate
     from jobs.features import build_features
     from jobs.ingest import ingest
+    from jobs.promote import promote
     from jobs.report import report
     from jobs.score import score
     from jobs.train import train
@@ -38,6 +39,7 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
     build_features(ctx, as_of=args.as_of)
     if not args.skip_train:
         train(ctx, as_of=args.as_of)
+        print(promote(ctx, as_of=args.as_of))
     score(ctx, as_of=args.as_of)
     allocate(ctx, as_of=args.as_of)
     path = report(ctx)

@@ -14,16 +14,17 @@ from jobs.context import RunContext
 READS_LAKEHOUSE = True
 # The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
 WRITES_LAKEHOUSE = True
-HELP = "backtest baselines and classifiers, write metrics, register the champion model"
+HELP = "backtest baselines and classifiers, write metrics, register the chosen model as the candidate `promote` makes champion"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_as_of(parser, "trains on the complete periods")
     parser.add_argument(
         "--if-no-champion", action="store_true",
-        help=("train only when ops.model_registry holds no champion yet, else exit at once (on a "
-              "local lakehouse without starting Spark): the pipeline DAG's step that lets a new "
-              "lakehouse score on its first day, while retraining stays with the training DAG"),
+        help=("train only when ops.model_registry holds no champion yet, and promote that first "
+              "candidate after `promote`'s checks; else exit at once (on a local lakehouse without "
+              "starting Spark): the pipeline DAG's step that lets a new lakehouse score on its "
+              "first day, while retraining and promotion stay with the training DAG"),
     )
 
 
@@ -101,13 +102,13 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     share = float(ls.get("high_risk_share", 0.10))
     panel_all = relabel(panel, counts, lambda p: next_period(p, grain), share)
     cfg = backtest_config(conf)
-    make = model_factories(conf, result.models[result.champion].features)[result.champion]
+    make = model_factories(conf, result.models[result.candidate].features)[result.candidate]
     rows = panel[panel["period_start"] == last]
     cmp = compare_label_sources(
-        result.models[result.champion], make, panel_all, rows,
+        result.models[result.candidate], make, panel_all, rows,
         float(conf["scoring"]["flag_share"]), cfg.calibration_periods, cfg.random_state,
     )
-    cmp = cmp.assign(period_start=next_period(last, grain), model=result.champion, run_id=ctx.run_id)
+    cmp = cmp.assign(period_start=next_period(last, grain), model=result.candidate, run_id=ctx.run_id)
     write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA)
     overlap = label_overlap(panel, panel_all)
     # Replaces the label_sources rows only: the backtest's rows (perhaps reused, so not
@@ -137,5 +138,11 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
             return 0
         ctx.log.info("train: ops.model_registry holds no champion yet: training the first one")
     result = train(ctx, as_of=args.as_of)
-    print(f"champion: {result.champion_version} ({result.note})")
+    print(f"candidate: {result.candidate_version} ({result.note})")
+    if getattr(args, "if_no_champion", False):
+        # The first champion of a new lakehouse: promoted at once (after promote's checks), so
+        # the pipeline scores on its first day; later candidates wait for the training DAG.
+        from jobs.promote import promote
+
+        print(promote(ctx, args.as_of))
     return 0

@@ -1,7 +1,9 @@
 """Model registry: ops.model_registry rows and joblib artifacts under <lakehouse>/_artifacts/models/.
 
-One row per model fit by a training run. `role` is champion for the one the scorer uses and
-challenger for the rest; the current champion is the champion row of the latest run.
+One row per model fit by a training run. A run registers the model its selection chose as
+`candidate` and the rest as `challenger`; `rural-risk promote` checks a candidate and makes it
+`champion` (stamping `promoted_at`). The scorer uses the latest promoted champion only, so a
+fit that fails promotion never serves.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ REGISTRY_SCHEMA = T.StructType(
         T.StructField("version", T.StringType(), False, {"comment": "Model version: <run id>-<model name>; gold.village_risk.model_version points here."}),
         T.StructField("model", T.StringType(), False, {"comment": "Model name."}),
         T.StructField("kind", T.StringType(), False, {"comment": "baseline or classifier."}),
-        T.StructField("role", T.StringType(), False, {"comment": "champion (the one the scorer uses) or challenger."}),
+        T.StructField("role", T.StringType(), False, {"comment": "candidate (chosen by its training run, not promoted), champion (promoted; the latest promoted one is the one the scorer uses) or challenger."}),
         T.StructField("params", T.StringType(), True, {"comment": "The model's settings as JSON."}),
         T.StructField("features", T.ArrayType(T.StringType()), True, {"comment": "Input columns the model uses."}),
         T.StructField("label", T.StringType(), True, {"comment": "Label column it was trained on."}),
@@ -42,6 +44,7 @@ REGISTRY_SCHEMA = T.StructType(
         T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True, {"comment": "Delta versions of the tables it was trained from."}),
         T.StructField("run_id", T.StringType(), False, {"comment": "Training run."}),
         T.StructField("created_at", T.TimestampType(), False, {"comment": "When the row was registered."}),
+        T.StructField("promoted_at", T.TimestampType(), True, {"comment": "When `rural-risk promote` made the candidate champion; null otherwise (and on champions of releases before promotion, ordered by created_at)."}),
     ]
 )
 
@@ -137,7 +140,7 @@ def registry_row(
         "selection_note": note, "artifact_path": artifact_path,
         "artifact_sha256": file_sha256(artifact_path) if os.path.exists(_local(artifact_path)) else None,
         "input_versions": {k: int(v) for k, v in input_versions.items() if v is not None},
-        "run_id": run_id, "created_at": datetime.now(UTC).replace(tzinfo=None),
+        "run_id": run_id, "created_at": datetime.now(UTC).replace(tzinfo=None), "promoted_at": None,
     }
 
 
@@ -151,26 +154,68 @@ def read(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
     return lakehouse.read(spark, REGISTRY) if lakehouse.exists(spark, REGISTRY) else None
 
 
-# Which champion row is current: the latest, by these columns.
-CHAMPION_ORDER = ("created_at", "run_id")
+# Which champion row is current: the latest promoted, by these columns (a champion of a
+# release before promotion has no promoted_at and comes before every promoted one).
+CHAMPION_ORDER = ("promoted_at", "created_at", "run_id")
+
+
+def _column(reg: DataFrame, name: str, dtype: str) -> Any:
+    """A column a registry of an earlier release may lack (null there)."""
+    return F.col(name) if name in reg.columns else F.lit(None).cast(dtype).alias(name)
+
+
+def _latest(reg: DataFrame, role: str, order: tuple[str, ...]) -> Any:
+    return (
+        reg.filter(F.col("role") == role)
+        .select("version", "model", "role", "artifact_path", "features", "run_id", "created_at",
+                _column(reg, "artifact_sha256", "string"), _column(reg, "promoted_at", "timestamp"))
+        .orderBy(*[F.col(c).desc_nulls_last() for c in order])
+        .first()
+    )
+
+
+def _entry(row: Any) -> RegistryEntry:
+    return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]),
+                         row["artifact_sha256"])
 
 
 def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
-    """The champion row of the latest training run, or None before the first run."""
+    """The latest promoted champion, or None before the first promotion."""
+    reg = read(spark, lakehouse)
+    row = None if reg is None else _latest(reg, "champion", CHAMPION_ORDER)
+    return None if row is None else _entry(row)
+
+
+def current_candidate(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
+    """The candidate of the latest training run registered after the current champion, or None
+    (nothing to promote: no run since, or its candidate was promoted already)."""
     reg = read(spark, lakehouse)
     if reg is None:
         return None
-    row = (
-        reg.filter(F.col("role") == "champion")
-        .orderBy(*[F.col(c).desc() for c in CHAMPION_ORDER])
-        .select("version", "model", "role", "artifact_path", "features",
-                F.col("artifact_sha256") if "artifact_sha256" in reg.columns else F.lit(None).alias("artifact_sha256"))
-        .first()
-    )
+    row = _latest(reg, "candidate", ("created_at", "run_id"))
     if row is None:
         return None
-    return RegistryEntry(row["version"], row["model"], row["role"], row["artifact_path"], list(row["features"]),
-                         row["artifact_sha256"])
+    champ = _latest(reg, "champion", CHAMPION_ORDER)
+    if champ is not None and (row["created_at"], row["run_id"]) <= (champ["created_at"], champ["run_id"]):
+        return None
+    return _entry(row)
+
+
+def promote(spark: SparkSession, lakehouse: Lakehouse, version: str) -> datetime:
+    """Make the candidate `version` champion (role and promoted_at, one Delta commit); returns
+    the promotion time. Refuses a version that is not a candidate."""
+    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, add_missing_columns=True)
+    table = lakehouse.delta(spark, REGISTRY)
+    found = [r["role"] for r in table.toDF().filter(F.col("version") == version).select("role").collect()]
+    if found != ["candidate"]:
+        raise ArtifactError(f"{REGISTRY}: version {version} is not a candidate "
+                            f"({'roles ' + ', '.join(found) if found else 'no such version'})")
+    at = datetime.now(UTC).replace(tzinfo=None)
+    table.update(
+        condition=(F.col("version") == F.lit(version)) & (F.col("role") == F.lit("candidate")),
+        set={"role": F.lit("champion"), "promoted_at": F.lit(at).cast("timestamp")},
+    )
+    return at
 
 
 def current_champion_version(lakehouse: Lakehouse, spark: Callable[[], SparkSession]) -> str | None:
@@ -182,6 +227,8 @@ def current_champion_version(lakehouse: Lakehouse, spark: Callable[[], SparkSess
     if table is None:
         champ = current_champion(spark(), lakehouse)
         return champ.version if champ else None
-    rows = table.to_pandas(columns=["version", "role", *CHAMPION_ORDER])
-    rows = rows[rows["role"] == "champion"].sort_values(list(CHAMPION_ORDER))
+    names = {f.name for f in table.schema().fields}
+    rows = table.to_pandas(columns=["version", "role", *[c for c in CHAMPION_ORDER if c in names]])
+    rows = rows[rows["role"] == "champion"].reindex(columns=["version", "role", *CHAMPION_ORDER])
+    rows = rows.sort_values(list(CHAMPION_ORDER), na_position="first")
     return None if rows.empty else str(rows["version"].iloc[-1])

@@ -88,8 +88,8 @@ LABEL_SOURCES_MODEL = "label_sources"
 
 @dataclass
 class TrainResult:
-    champion: str
-    champion_version: str
+    candidate: str  # the model the selection chose, registered for `rural-risk promote`
+    candidate_version: str
     note: str
     selection: pd.Series
     predictions: pd.DataFrame
@@ -394,7 +394,7 @@ def train_run(
     )
     input_versions = {t: lakehouse.version(spark, t) for t in INPUT_TABLES}
     summary = summary_metrics(metrics, sel, mconf)
-    rows, fitted, champion_version = [], {}, ""
+    rows, fitted, candidate_version = [], {}, ""
     with stage("fit final models and register") as st:
         for name, make in factories.items():
             try:
@@ -407,16 +407,17 @@ def train_run(
             fitted[name] = model
             version = f"{run_id}-{name}"
             path = registry.save_artifact(model, lakehouse, version)
-            role = "champion" if name == champion else "challenger"
-            if role == "champion":
-                champion_version = version
+            # The selection's choice waits for `rural-risk promote` to become the champion.
+            role = "candidate" if name == champion else "challenger"
+            if role == "candidate":
+                candidate_version = version
             rows.append(registry.registry_row(
                 model, version, role, path, summary.get(name, {}), input_versions, run_id,
-                label="label_high_risk_next", note=note if role == "champion" else "",
+                label="label_high_risk_next", note=note if role == "candidate" else "",
             ))
         registry.append(spark, lakehouse, rows)
-        st.done(rows=len(rows), detail=f"champion {champion_version}: {note}; {driver_footprint(panel)}")
-    return TrainResult(champion, champion_version, note, scores, preds, metrics, fitted, reused)
+        st.done(rows=len(rows), detail=f"candidate {candidate_version}: {note}; {driver_footprint(panel)}")
+    return TrainResult(champion, candidate_version, note, scores, preds, metrics, fitted, reused)
 
 
 def summary_metrics(metrics: pd.DataFrame, sel: Mapping[str, Any], mconf: Mapping[str, Any]) -> dict[str, dict[str, float]]:

@@ -140,7 +140,7 @@ def test_first_run_trains_the_first_champion_and_the_training_dag_the_next(deplo
     full, again, training = deployment["logs"]
     assert "holds no champion yet: training the first one" in full
     assert "train: nothing to do: ops.model_registry has a champion" in again
-    assert "champion" in training and "serves" in training
+    assert f"champion {TRAINING_RUN_ID}-" in training and "promoted: artifact loads" in training
 
 
 def test_full_run_scores_and_plans_the_next_period(deployment):

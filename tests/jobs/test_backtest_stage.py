@@ -63,9 +63,9 @@ def test_train_reuses_the_backtest_stage_rows_then_reruns_when_stale(ctx, caplog
     m = lh.read(spark, METRICS).toPandas()
     pei = m[(m["metric"] == "pei_star") & (m["coverage"] == 0.1) & m["feature_period_start"].isin(origins[-6:])]
     means = pei.groupby("model")["value"].mean()
-    assert means[result.champion] == pytest.approx(means.max())
+    assert means[result.candidate] == pytest.approx(means.max())
     reg = lh.read(spark, "ops.model_registry").toPandas()
-    assert set(reg["model"]) == MODELS and (reg["role"] == "champion").sum() == 1
+    assert set(reg["model"]) == MODELS and (reg["role"] == "candidate").sum() == 1
 
     # Stale: the feature table has a new version (same rows, rewritten) -> the backtest runs again.
     caplog.clear()

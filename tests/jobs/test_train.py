@@ -122,14 +122,16 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     pei = metrics[(metrics["metric"] == "pei_star") & (metrics["coverage"] == 0.1)]
     assert sorted(pei["period_start"].unique()) == PERIODS[7:14]
     recent = pei[pei["feature_period_start"].isin(origins[-6:])].groupby("model")["value"].mean()
-    assert recent[result.champion] == pytest.approx(recent.max())
+    assert recent[result.candidate] == pytest.approx(recent.max())
     overlap = metrics[metrics["model"] == "label_sources"]
     assert len(overlap) == 13 and overlap["value"].between(0, 1).all()
 
     reg = lh.read(spark, "ops.model_registry").toPandas()
-    assert len(reg) == len(models) and (reg["role"] == "champion").sum() == 1
-    champ = reg[reg["role"] == "champion"].iloc[0]
-    assert champ["model"] == result.champion and champ["version"] == f"test-run-{result.champion}"
+    # train registers the selection's choice as the candidate; only `promote` makes a champion
+    assert len(reg) == len(models) and (reg["role"] == "candidate").sum() == 1
+    assert set(reg["role"]) == {"candidate", "challenger"} and reg["promoted_at"].isna().all()
+    champ = reg[reg["role"] == "candidate"].iloc[0]
+    assert champ["model"] == result.candidate and champ["version"] == f"test-run-{result.candidate}"
     assert dict(champ["input_versions"])["gold.village_features"] == 0
     assert str(champ["train_end"]) == "2021-01-01"  # the last labelled period before as-of
     assert champ["metrics"]["pei_star@0.1_recent6"] == pytest.approx(recent.max())
@@ -141,7 +143,7 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     # Again on the same inputs: the backtest is reused, the label-overlap rows are replaced
     # (not appended twice), and the metrics are those of the first run.
     again = train(mctx, as_of=date(2021, 3, 1))
-    assert again.backtest_reused and again.champion == result.champion
+    assert again.backtest_reused and again.candidate == result.candidate
     assert lh.version(spark, "gold.backtest_predictions") == 1  # 0: created empty, 1: first run's rows
     metrics_again = lh.read(spark, "gold.model_metrics").toPandas()
     assert (metrics_again["model"] == "label_sources").sum() == 13
