@@ -24,6 +24,15 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     villages = lh.read(spark, "silver.villages")
     n_villages = villages.count()
     assert n_villages == 12
+    # The generated county lies in M county, Yangquan (Shanxi), and every village passes the
+    # default bounding box (the test profile keeps conf/ingest.yaml's).
+    from conf import load_settings
+
+    assert load_settings("test").section("ingest")["bounding_box"] == load_settings("local").section(
+        "ingest")["bounding_box"]
+    box = villages.agg(F.min("latitude"), F.max("latitude"), F.min("longitude"), F.max("longitude")).first()
+    assert 37.6 < box[0] <= box[1] < 38.2 and 113.1 < box[2] <= box[3] < 114.1, box
+    assert {r["village_id"][:2] for r in villages.select("village_id").collect()} == {"14"}  # Shanxi
 
     features = lh.read(spark, "gold.village_features")
     keys = features.groupBy("village_id", "period_start").count()
