@@ -40,10 +40,12 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
            force: bool = False) -> Path:
     """Gather the tables, render the page and return its path. A page of this run id already
     made from the same table versions, settings and code is kept as it is (no Spark)."""
+    from conf.language import language
     from jobs.reuse import MARK, decide, stage_inputs
     from models.report.data import TABLES, gather
     from models.report.render import publish_latest, write_report
 
+    lang = language(ctx.settings)  # a wrong value stops here, before Spark starts
     folder = Path(out_dir or ctx.settings.get("reports.dir", "reports"))
     page, record_file = folder / ctx.run_id / "index.html", folder / ctx.run_id / INPUTS_FILE
     inputs = stage_inputs(ctx, "report", TABLES, top_n=top_n)
@@ -68,7 +70,7 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
             else f"period {data.period_start}; every table present"
         ))
     with ctx.stage("render report") as st:
-        path = write_report(data, ctx.run_id, folder, top_n=top_n)
+        path = write_report(data, ctx.run_id, folder, top_n=top_n, language=lang)
         partial = record_file.with_suffix(".partial")
         partial.write_text(json.dumps({MARK: inputs.record(ctx.run_id)}, indent=1, default=str), encoding="utf-8")
         os.replace(partial, record_file)

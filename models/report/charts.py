@@ -10,10 +10,16 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+from models.report.i18n import DEFAULT_LANGUAGE, N_, translator
+
 # Sequential risk palette (light yellow -> dark red), colour-blind safe (ColorBrewer YlOrRd).
 RISK_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 RISK_BREAKS = (0.1, 0.25, 0.5, 0.75)
 DIMENSIONS = ("subject", "organization", "resource", "mechanism")
+DIMENSION_WORDS = {"subject": N_("subject"), "organization": N_("organization"), "resource": N_("resource"),
+                   "mechanism": N_("mechanism")}
+STRATEGY_WORDS = {"optimized": N_("optimized"), "proportional": N_("in proportion to risk"),
+                  "equal": N_("equal hours")}
 
 
 def risk_colour(p: float | None) -> str:
@@ -81,7 +87,7 @@ def _figure(w: float, h: float):
     return plt.subplots(figsize=(w, h))
 
 
-def trends_svg(trends: pd.DataFrame) -> str:
+def trends_svg(trends: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> str:
     """Small multiples: incidents per month for each township, same y scale."""
     import matplotlib
 
@@ -105,52 +111,57 @@ def trends_svg(trends: pd.DataFrame) -> str:
             ax.spines[side].set_visible(False)
     for ax in axes.ravel()[len(towns):]:
         ax.set_visible(False)
-    fig.supylabel("incidents per month", fontsize=8)
+    _ = translator(language)
+    fig.supylabel(_("incidents per month"), fontsize=8)
     with _without_glyph_warnings():
         fig.tight_layout()
     return _svg(fig)
 
 
-def governance_svg(gov: pd.DataFrame) -> str:
+def governance_svg(gov: pd.DataFrame, language: str = DEFAULT_LANGUAGE) -> str:
     """Grouped bars: the four governance dimensions (0-100) per township."""
     import numpy as np
 
+    _ = translator(language)
     fig, ax = _figure(max(6.0, 0.6 * len(gov) + 2), 3.2)
     colours = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a")
     x = np.arange(len(gov))
     width = 0.2
     for i, (dim, colour) in enumerate(zip(DIMENSIONS, colours, strict=True)):
-        ax.bar(x + (i - 1.5) * width, gov[dim], width, label=dim, color=colour)
+        ax.bar(x + (i - 1.5) * width, gov[dim], width, label=_(DIMENSION_WORDS[dim]), color=colour)
     ax.set_xticks(x, gov["township_name"].astype(str), rotation=30, ha="right")
     ax.set_ylim(0, 100)
-    ax.set_ylabel("score (0-100)")
+    ax.set_ylabel(_("score (0-100)"))
     ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, 1.15), frameon=False)
     return _svg(fig)
 
 
-def calibration_svg(rel: pd.DataFrame, models: Sequence[str]) -> str:
+def calibration_svg(rel: pd.DataFrame, models: Sequence[str], language: str = DEFAULT_LANGUAGE) -> str:
     """Reliability diagram: predicted probability vs observed share of high-risk villages."""
+    _ = translator(language)
     fig, ax = _figure(4.2, 3.6)
-    ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label="perfect calibration")
+    ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label=_("perfect calibration"))
     for model in models:
         m = rel[rel["model"] == model].sort_values("predicted")
         ax.plot(m["predicted"], m["observed"], marker="o", ms=3, lw=1.3, label=str(model))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed share high-risk")
+    ax.set_xlabel(_("predicted probability"))
+    ax.set_ylabel(_("observed share high-risk"))
     ax.legend(frameon=False, fontsize=7)
     return _svg(fig)
 
 
-def comparison_svg(totals: pd.Series) -> str:
+def comparison_svg(totals: pd.Series, language: str = DEFAULT_LANGUAGE) -> str:
     """Bars: harm prevented over the backtest by each allocation strategy."""
+    _ = translator(language)
     fig, ax = _figure(4.6, 2.2)
     colours = {"optimized": "#2c7bb6", "proportional": "#abd9e9", "equal": "#d7d7d7"}
     names = list(totals.index)
-    ax.barh(names, totals.to_numpy(), color=[colours.get(n, "#999999") for n in names])
+    shown = [_(STRATEGY_WORDS[n]) if n in STRATEGY_WORDS else str(n) for n in names]
+    ax.barh(shown, totals.to_numpy(), color=[colours.get(n, "#999999") for n in names])
     for i, v in enumerate(totals.to_numpy()):
         ax.text(v, i, f" {v:.1f}", va="center")
     ax.invert_yaxis()
-    ax.set_xlabel("weighted incidents prevented (estimated, on actual counts)")
+    ax.set_xlabel(_("weighted incidents prevented (estimated, on actual counts)"))
     return _svg(fig)

@@ -16,6 +16,7 @@ from features.periods import period_end
 from models.report.charts import (
     RISK_BREAKS,
     RISK_COLOURS,
+    STRATEGY_WORDS,
     calibration_svg,
     comparison_svg,
     governance_svg,
@@ -23,14 +24,31 @@ from models.report.charts import (
     trends_svg,
 )
 from models.report.data import ACTORS, ReportData, summary_numbers
+from models.report.i18n import (
+    DEFAULT_LANGUAGE,
+    HTML_LANG,
+    N_,
+    day_words,
+    month_words,
+    translations,
+    translator,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# English words of codes, translated where shown (models/report/i18n.py).
 ACTOR_HEADINGS = {
-    "police": "Police", "auxiliary_police": "Auxiliary police", "joint_defense": "Joint defense",
-    "volunteer": "Volunteers", "security_company": "Security company", "village_committee": "Village committee",
+    "police": N_("Police"), "auxiliary_police": N_("Auxiliary police"), "joint_defense": N_("Joint defense"),
+    "volunteer": N_("Volunteers"), "security_company": N_("Security company"),
+    "village_committee": N_("Village committee"),
 }
-METRIC_LABELS = {"pei_star": "PEI*", "hit_rate": "Hit rate", "pai": "PAI", "roc_auc": "ROC AUC",
-                 "pr_auc": "PR AUC", "brier": "Brier", "ece": "Calibration error"}
+METRIC_LABELS = {"pei_star": N_("PEI*"), "hit_rate": N_("Hit rate"), "pai": N_("PAI"), "roc_auc": N_("ROC AUC"),
+                 "pr_auc": N_("PR AUC"), "brier": N_("Brier"), "ece": N_("Calibration error")}
+FLAGS_FROM = {"scored": N_("scored"), "backtest": N_("backtest")}
+SOURCES = {
+    "villages": N_("villages"), "incidents": N_("incidents"), "population": N_("population"),
+    "patrols": N_("patrols"), "organizations": N_("organizations"), "resources": N_("resources"),
+    "survey": N_("survey"),
+}
 
 
 def _num(x: Any, digits: int = 2) -> str:
@@ -49,36 +67,54 @@ def _hours(x: Any) -> str:
     return "" if not x else f"{float(x):g}"
 
 
-def environment():
+def environment(language: str = DEFAULT_LANGUAGE):
+    """The template environment with Jinja2's i18n extension and the language's translations
+    installed (new-style gettext: placeholders are escaped, the translated text is not)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "j2"], default_for_string=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are one space
+    env.install_gettext_translations(translations(language), newstyle=True)
     env.filters.update(num=_num, pct=_pct, hours=_hours)
     return env
 
 
-def model_words(name: str, grain: str = "month") -> str:
+# Words that depend on the period grain, one message per grain (the English plural is not "+s"
+# in every language).
+_PREVIOUS = {"month": N_("last month's incidents"), "week": N_("last week's incidents")}
+_AVERAGE = {"month": N_("{n}-month average of past incidents"), "week": N_("{n}-week average of past incidents")}
+_SPAN_ONE = {"month": N_("last month"), "week": N_("last week")}
+_SPAN = {"month": N_("last {n} months"), "week": N_("last {n} weeks")}
+
+
+def model_words(name: str, grain: str = "month", language: str = DEFAULT_LANGUAGE) -> str:
     """A model of the registry or the backtest in a planner's words."""
+    _ = translator(language)
     fixed = {
-        "logistic": "logistic regression on the village features",
-        "hgb": "gradient-boosted trees (chance of high risk)",
-        "hgb_count": "gradient-boosted trees (expected incidents)",
-        "baseline_prev": f"last {grain}'s incidents",
-        "baseline_ewm": "exponentially weighted mean of past incidents",
-        "baseline_hotspot": "recent incidents of the village and its neighbours (hotspot)",
+        "logistic": N_("logistic regression on the village features"),
+        "hgb": N_("gradient-boosted trees (chance of high risk)"),
+        "hgb_count": N_("gradient-boosted trees (expected incidents)"),
+        "baseline_prev": _PREVIOUS.get(grain, _PREVIOUS["month"]),
+        "baseline_ewm": N_("exponentially weighted mean of past incidents"),
+        "baseline_hotspot": N_("recent incidents of the village and its neighbours (hotspot)"),
     }
     if name in fixed:
-        return fixed[name]
+        return _(fixed[name])
     m = re.fullmatch(r"baseline_ma(\d+)", name)
-    return f"{m.group(1)}-{grain} average of past incidents" if m else name.replace("_", " ")
+    return _(_AVERAGE.get(grain, _AVERAGE["month"])).format(n=m.group(1)) if m else name.replace("_", " ")
 
 
-def period_words(start: date, grain: str) -> str:
-    return start.strftime("%B %Y") if grain == "month" else f"the week starting {start.isoformat()}"
+def period_words(start: date, grain: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The forecast period: "2024年5月" / "May 2024", or the week starting a day."""
+    if grain == "month":
+        return month_words(start, language)
+    _ = translator(language)
+    return _("the week starting {day}").format(day=day_words(start, language))
 
 
 def _recent(metrics: pd.DataFrame, periods: int) -> pd.DataFrame:
@@ -89,7 +125,7 @@ def _recent(metrics: pd.DataFrame, periods: int) -> pd.DataFrame:
 
 
 def skill_sentence(metrics: pd.DataFrame | None, champion: str | None, flag_share: float,
-                   recent_periods: int, grain: str = "month") -> str | None:
+                   recent_periods: int, grain: str = "month", language: str = DEFAULT_LANGUAGE) -> str | None:
     """"How good is it" in one sentence: the champion's hit rate at the flagged share over the
     recent backtest periods (the window the champion was selected on, models.backtest.recent_mean),
     beside the longest moving average of past incidents over the same periods."""
@@ -103,25 +139,29 @@ def skill_sentence(metrics: pd.DataFrame | None, champion: str | None, flag_shar
         return None
     hit_periods = metrics.loc[(metrics["metric"] == "hit_rate") & metrics["period_start"].notna(), "period_start"]
     n = min(recent_periods, hit_periods.nunique())
-    span = f"last {grain}" if n == 1 else f"last {n} {grain}s"
-    text = (f"Over the {span} of the backtest, the {flag_share:.0%} of villages the model would have "
-            f"flagged held {own:.0%} of the severity-weighted incidents that followed")
+    _ = translator(language)
+    unit = grain if grain in _SPAN else "month"
+    span = _(_SPAN_ONE[unit]) if n == 1 else _(_SPAN[unit]).format(n=n)
+    text = _("Over the {span} of the backtest, the {share} of villages the model would have flagged "
+             "held {own} of the severity-weighted incidents that followed").format(
+        span=span, share=f"{flag_share:.0%}", own=f"{own:.0%}")
     averages = sorted(
         (int(m.group(1)), str(name)) for name in means.index
         if (m := re.fullmatch(r"baseline_ma(\d+)", str(name)))
     )
     if averages:
         reference = averages[-1][1]
+        words = model_words(reference, grain, language)
         if reference == champion:
-            return text + f"; the model is itself a {model_words(reference, grain)}."
+            return text + _("; the model is itself a {model}.").format(model=words)
         ref = means[reference]
         if ref == ref:
-            return text + f"; a {model_words(reference, grain)} would have held {ref:.0%}."
-    return text + "."
+            return text + _("; a {model} would have held {share}.").format(model=words, share=f"{ref:.0%}")
+    return text + _(".")
 
 
-def metric_summary(metrics: pd.DataFrame | None, recent_periods: int | None = None
-                   ) -> tuple[list[str], list[dict]]:
+def metric_summary(metrics: pd.DataFrame | None, recent_periods: int | None = None,
+                   language: str = DEFAULT_LANGUAGE) -> tuple[list[str], list[dict]]:
     """Mean of each headline metric per model over the latest `recent_periods` backtest periods
     (every period when None): (columns, rows)."""
     if metrics is None or metrics.empty:
@@ -130,8 +170,10 @@ def metric_summary(metrics: pd.DataFrame | None, recent_periods: int | None = No
     if recent_periods is not None:
         m = _recent(m, recent_periods)
     cov = m["coverage"].astype(float) if "coverage" in m else pd.Series(float("nan"), index=m.index)
+    _ = translator(language)
     m["column"] = [
-        f"{METRIC_LABELS[k]} @ top {c:.0%}" if not math.isnan(c) else METRIC_LABELS[k]
+        _("{metric} @ top {share}").format(metric=_(METRIC_LABELS[k]), share=f"{c:.0%}")
+        if not math.isnan(c) else _(METRIC_LABELS[k])
         for k, c in zip(m["metric"], cov, strict=True)
     ]
     order = {k: i for i, k in enumerate(METRIC_LABELS)}
@@ -151,7 +193,7 @@ def shown_names(risk: pd.DataFrame) -> pd.Series:
     return name.where(~twice, name + " (" + risk["village_id"].astype(str) + ")")
 
 
-def header(data: ReportData, generated: datetime) -> dict[str, Any]:
+def header(data: ReportData, generated: datetime, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """What the page covers, in words: county, forecast period, data cut-off, model."""
     start = data.period_start
     based_on = start - timedelta(days=1)
@@ -160,39 +202,47 @@ def header(data: ReportData, generated: datetime) -> dict[str, Any]:
     cutoff = data.data_cutoff
     return {
         "county": data.county,
-        "forecast": period_words(start, data.grain),
-        "based_on": based_on.isoformat(),
+        "forecast": period_words(start, data.grain, language),
+        "start": day_words(start, language),
+        "based_on": day_words(based_on, language),
         "cutoff": cutoff.strftime("%Y-%m-%d %H:%M") if cutoff is not None else None,
         "generated": generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
-        "model": model_words(str(model), data.grain) if model else None,
+        "model": model_words(str(model), data.grain, language) if model else None,
         "model_version": champ.get("version"),
-        "trained_to": champ["train_end"].isoformat() if champ.get("train_end") is not None else None,
+        "trained_to": day_words(champ["train_end"], language) if champ.get("train_end") is not None else None,
         "past": period_end(start, data.grain) <= generated.date(),  # exclusive end
     }
 
 
-def context(data: ReportData, run_id: str, top_n: int, generated: datetime | None = None) -> dict[str, Any]:
+def context(data: ReportData, run_id: str, top_n: int, generated: datetime | None = None,
+            language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    _ = translator(language)
     r = data.risk.assign(shown_name=shown_names(data.risk))
     top = r.head(max(top_n, int(r["flagged"].fillna(False).sum())))  # every flagged village
     ctx: dict[str, Any] = {
         "run_id": run_id, "period_start": data.period_start.isoformat(),
         "villages": len(r), "flagged": int(r["flagged"].fillna(False).sum()),
         "model_version": ", ".join(sorted({str(x) for x in r["model_version"].dropna()})) or "unknown",
-        "actors": ACTORS, "actor_headings": ACTOR_HEADINGS,
+        "lang": HTML_LANG[language],
+        "actors": ACTORS, "actor_headings": {a: _(w) for a, w in ACTOR_HEADINGS.items()},
+        "strategies": {s: _(w) for s, w in STRATEGY_WORDS.items()},
+        "flags_from": {s: _(w) for s, w in FLAGS_FROM.items()},
+        "sources": {s: _(w) for s, w in SOURCES.items()},
         "plan_actors": [a for a in ACTORS if r[f"hours_{a}"].sum() > 0],  # table columns with hours
         "ranked": top.to_dict(orient="records"), "ranked_total": len(r),
         "total_hours": float(sum(r[f"hours_{a}"].sum() for a in ACTORS)),
         "map": map_points(r, data.villages), "palette": list(zip(RISK_COLOURS, ("<10%", "10-25%", "25-50%",
                                                                           "50-75%", "≥75%"), strict=True)),
         "breaks": RISK_BREAKS, "missing": data.missing, "numbers": summary_numbers(data),
-        "head": header(data, generated or datetime.now().astimezone()),
+        "head": header(data, generated or datetime.now().astimezone(), language),
         "files": {"risk": RISK_CSV, "plan": PLAN_CSV},
     }
     champion = (data.champion or {}).get("model")
     ctx["champion"] = champion
-    ctx["skill"] = skill_sentence(data.metrics, champion, data.flag_share, data.recent_periods, data.grain)
+    ctx["skill"] = skill_sentence(data.metrics, champion, data.flag_share, data.recent_periods, data.grain,
+                                  language)
     ctx["recent_periods"] = data.recent_periods
-    ctx["model_words"] = {str(m): model_words(str(m), data.grain)
+    ctx["model_words"] = {str(m): model_words(str(m), data.grain, language)
                           for m in (data.metrics["model"].unique() if data.metrics is not None else [])}
     hours = sum(r[f"hours_{a}"] for a in ACTORS)
     towns = r.assign(planned=hours, flag=r["flagged"].fillna(False).astype(int)).groupby("township_name")
@@ -218,14 +268,14 @@ def context(data: ReportData, run_id: str, top_n: int, generated: datetime | Non
             "rows": [{"strategy": s, "prevented": v, "vs_equal": (v / base - 1) if base else float("nan")}
                      for s, v in totals.items()],
         }
-        ctx["comparison_svg"] = comparison_svg(totals)
-    ctx["trends_svg"] = trends_svg(data.trends) if data.trends is not None and len(data.trends) else None
+        ctx["comparison_svg"] = comparison_svg(totals, language)
+    ctx["trends_svg"] = trends_svg(data.trends, language) if data.trends is not None and len(data.trends) else None
     ctx["governance"] = None if data.governance is None or data.governance.empty else \
         data.governance.to_dict(orient="records")
-    ctx["governance_svg"] = governance_svg(data.governance) if ctx["governance"] else None
-    ctx["metric_columns"], ctx["metric_rows"] = metric_summary(data.metrics, data.recent_periods)
+    ctx["governance_svg"] = governance_svg(data.governance, language) if ctx["governance"] else None
+    ctx["metric_columns"], ctx["metric_rows"] = metric_summary(data.metrics, data.recent_periods, language)
     rel = data.reliability
-    ctx["calibration_svg"] = calibration_svg(rel, sorted(rel["model"].unique())) \
+    ctx["calibration_svg"] = calibration_svg(rel, sorted(rel["model"].unique()), language) \
         if rel is not None and len(rel) else None
     ctx["audit"] = None
     if data.audit is not None:
@@ -239,12 +289,17 @@ def context(data: ReportData, run_id: str, top_n: int, generated: datetime | Non
     return ctx
 
 
-def render(data: ReportData, run_id: str, top_n: int = 30, generated: datetime | None = None) -> str:
-    return environment().get_template("index.html.j2").render(**context(data, run_id, top_n, generated))
+def render(data: ReportData, run_id: str, top_n: int = 30, generated: datetime | None = None,
+           language: str = DEFAULT_LANGUAGE) -> str:
+    """The page in `language` (zh or en, conf/language.py)."""
+    ctx = context(data, run_id, top_n, generated, language)
+    return environment(language).get_template("index.html.j2").render(**ctx)
 
 
 # Beside the page: the risk list and the plan as CSV (UTF-8 with a BOM, so a spreadsheet
-# opens Chinese names right).
+# opens Chinese names right). Their column names are the same in every language (they are read
+# by scripts and match the gold tables' columns); the reasons in them are in the language they
+# were scored in. docs/allocation.md says what each column holds.
 RISK_CSV, PLAN_CSV = "risk_list.csv", "patrol_plan.csv"
 LATEST = "latest"
 
@@ -296,7 +351,7 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def write_report(data: ReportData, run_id: str, out_dir: str | Path, top_n: int = 30,
-                 generated: datetime | None = None) -> Path:
+                 generated: datetime | None = None, language: str = DEFAULT_LANGUAGE) -> Path:
     """Write <out_dir>/<run_id>/index.html with the risk list and plan as CSV beside it, point
     <out_dir>/latest at the folder, and return the page's path."""
     folder = Path(out_dir) / run_id
@@ -304,7 +359,7 @@ def write_report(data: ReportData, run_id: str, out_dir: str | Path, top_n: int 
     path = folder / "index.html"
     for name, frame in ((RISK_CSV, risk_csv(data)), (PLAN_CSV, plan_csv(data))):
         _write_atomic(folder / name, lambda p, f=frame: f.to_csv(p, index=False, encoding="utf-8-sig"))
-    html = render(data, run_id, top_n, generated)
+    html = render(data, run_id, top_n, generated, language)
     _write_atomic(path, lambda p: p.write_text(html, encoding="utf-8"))
     publish_latest(Path(out_dir), run_id)
     return path

@@ -65,7 +65,7 @@ def full_data() -> ReportData:
 
 
 def test_page_escapes_text_and_embeds_the_numbers(tmp_path):
-    html = write_report(full_data(), "run-1", tmp_path).read_text(encoding="utf-8")
+    html = write_report(full_data(), "run-1", tmp_path, language="en").read_text(encoding="utf-8")
     assert "<script>alert" not in html
     assert "Dong&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;co" in html
     assert "burglaries &lt;up&gt; 40%" in html and "South&lt;b&gt;" in html
@@ -81,7 +81,7 @@ def test_missing_tables_give_plain_not_available_sections(tmp_path):
     d = full_data()
     bare = ReportData(period_start=MAY, risk=d.risk, missing=["silver.villages", "ops.quarantine"])
     _attach_plan(bare)
-    html = write_report(bare, "run-2", tmp_path).read_text(encoding="utf-8")
+    html = write_report(bare, "run-2", tmp_path, language="en").read_text(encoding="utf-8")
     for text in ("Map not available", "Capacity not available", "Comparison not available",
                  "Trends not available", "Governance profile not available",
                  "Model metrics not available", "Township audit not available",
@@ -158,7 +158,7 @@ def test_header_says_what_the_page_covers_and_how_good_it_is(tmp_path):
 
     data = _command_centre_data()
     written = datetime(2024, 4, 30, 9, 0, tzinfo=UTC)
-    html = write_report(data, "run-9", tmp_path, generated=written).read_text(encoding="utf-8")
+    html = write_report(data, "run-9", tmp_path, generated=written, language="en").read_text(encoding="utf-8")
     dom = parse(html)
     cover = {a["data-key"]: text for a, text in dom.find("dd") if a.get("data-key")}
     assert cover == {
@@ -176,7 +176,7 @@ def test_header_says_what_the_page_covers_and_how_good_it_is(tmp_path):
     expected = ("Over the last 12 months of the backtest, the 10% of villages the model would have "
                 "flagged held 27% of the severity-weighted incidents that followed; a 12-month "
                 "average of past incidents would have held 25%.")
-    assert skill_sentence(data.metrics, "hgb_count", 0.1, 12) == expected
+    assert skill_sentence(data.metrics, "hgb_count", 0.1, 12, language="en") == expected
     assert [text for a, text in dom.find("p") if a.get("id") == "skill"] == [expected]
     champion = [a["data-model"] for a, _ in dom.find("tr") if a.get("data-champion") == "true"]
     assert champion == ["hgb_count"]
