@@ -2,8 +2,9 @@
 
 English is the source: the template marks its text with `{% trans %}` / `_()` (Jinja2's
 `jinja2.ext.i18n`), the Python modules with `_()` or, for words kept in a table and translated
-where shown, `N_()`. The Chinese catalog, locale/zh.yaml, maps each English message to its
-Chinese text and is read into a standard `gettext.NullTranslations` that Jinja2 installs.
+where shown, `N_()`. The Chinese catalog, templates/messages.zh.yaml (beside the template, so the package
+data that ships the template ships it too), maps each English message to its Chinese text and
+is read into a standard `gettext.NullTranslations` that Jinja2 installs.
 
 Why a YAML catalog and not a .po file: the standard library reads only compiled .mo files, a
 binary that would drift from its source, and the compiler (Babel or GNU msgfmt) is not a
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from conf.language import DEFAULT_LANGUAGE, check_language
 
-LOCALE = Path(__file__).resolve().parent / "locale"
+LOCALE = Path(__file__).resolve().parent / "templates"  # messages.<language>.yaml
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 
@@ -75,11 +76,11 @@ def load_catalog(path: Path) -> dict[str, str]:
 
 @functools.cache
 def translations(language: str = DEFAULT_LANGUAGE) -> gettext.NullTranslations:
-    """The translations of `language`: English is the source (no catalog), zh reads locale/zh.yaml."""
+    """The translations of `language`: English is the source (no catalog), zh reads messages.zh.yaml."""
     language = check_language(language)
     if language == "en":
         return gettext.NullTranslations()
-    return Catalog(load_catalog(LOCALE / f"{language}.yaml"))
+    return Catalog(load_catalog(LOCALE / f"messages.{language}.yaml"))
 
 
 def translator(language: str = DEFAULT_LANGUAGE):

@@ -39,7 +39,7 @@ def _placeholders(text: str) -> set[str]:
 
 
 def test_every_message_has_chinese_text_and_the_catalog_holds_no_stale_one():
-    messages, zh = _messages(), load_catalog(LOCALE / "zh.yaml")
+    messages, zh = _messages(), load_catalog(LOCALE / "messages.zh.yaml")
     assert len(messages) > 100  # the template and the modules were read
     assert [m for m in messages if not zh.get(m, "").strip()] == [], "messages without Chinese text"
     assert [m for m in zh if m not in messages] == [], "catalog entries no message uses"
