@@ -5,9 +5,16 @@ A plain module (not a conftest): tests/ has no packages, and a second conftest.p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import signal
+import socket
+import sqlite3
 import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +58,134 @@ def run_probe(python: Path, home: Path, *args: str, **env: str) -> dict[str, Any
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE-JSON ")]
     assert proc.returncode == 0 and lines, f"probe failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return json.loads(lines[-1].removeprefix("PROBE-JSON "))
+
+
+# --- A running Airflow (scheduler + API server) for the backfill test ---------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def scheduler_env(home: Path, port: int) -> dict[str, str]:
+    """Settings of a scheduler that runs tasks (LocalExecutor, one at a time) and of the API
+    server its task processes report to (Airflow 3's task SDK talks to the execution API).
+
+    use_job_schedule off: the scheduler runs backfill and manual runs only, so unpausing the
+    DAG does not also start the latest scheduled interval next to the backfill.
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+    }
+
+
+def processes_of(home: Path) -> list[int]:
+    """Ids of the live processes whose environment names this AIRFLOW_HOME: the scheduler,
+    the API server, their workers, the task processes and the spark-submits they started
+    (task processes lead process groups of their own, so a group kill misses them)."""
+    marker = f"AIRFLOW_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:  # gone, or not ours
+            continue
+    return sorted(found)
+
+
+@dataclass
+class Services:
+    """The API server and the scheduler of one AIRFLOW_HOME; `stop` leaves nothing running."""
+
+    home: Path
+    port: int
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    leftovers: list[int] = field(default_factory=list)  # still alive after the stop, then killed
+
+    def log(self, name: str) -> Path:
+        return self.home / f"{name}.log"
+
+    def start(self, env: dict[str, str], timeout: float = 180) -> None:
+        airflow = str(AIRFLOW_BIN / "airflow")
+        commands = {
+            "api-server": [airflow, "api-server", "--apps", "execution", "--host", "127.0.0.1",
+                           "--port", str(self.port), "--workers", "1"],
+            # no log server (a fixed port, 8793): the task logs are files under the home
+            "scheduler": [airflow, "scheduler", "--skip-serve-logs"],
+        }
+        for name, cmd in commands.items():
+            with self.log(name).open("wb") as out:
+                self.procs[name] = subprocess.Popen(cmd, env=env, cwd=self.home, stdout=out,
+                                                    stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            self.check_alive()
+            assert time.monotonic() < deadline, (
+                f"the API server did not listen on port {self.port} within {timeout:.0f} s "
+                f"(log {self.log('api-server')})")
+            time.sleep(1)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            assert proc.poll() is None, (
+                f"airflow {name} exited with {proc.returncode} (log {self.log(name)}):\n"
+                f"{self.log(name).read_text(errors='replace')[-3000:]}")
+
+    def stop(self, grace: float = 30) -> None:
+        """SIGTERM to each service's process group, SIGKILL after `grace` seconds, then kill any
+        process of this AIRFLOW_HOME still alive (a task and its spark-submit) and wait for the
+        port to close."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        self.leftovers = processes_of(self.home)
+        for pid in self.leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (processes_of(self.home) or port_open(self.port)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+
+def metadata(home: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the test's own SQLite metadata database, opened read-only."""
+    con = sqlite3.connect(f"file:{home / 'airflow.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def table_versions(lakehouse: Path) -> dict[str, int]:
+    """The Delta version of every table of a lakehouse, read with delta-rs (no JVM)."""
+    from deltalake import DeltaTable
+
+    return {f"{folder.parent.name}.{folder.name}": DeltaTable(str(folder)).version()
+            for folder in sorted(lakehouse.glob("*/*")) if (folder / "_delta_log").is_dir()}
