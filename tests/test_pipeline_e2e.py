@@ -71,15 +71,17 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
     report_path = county_run.folder / report_line.removeprefix("Report: ").strip()  # from its cwd
     assert report_path.name == "index.html" and report_path.parent.name == county_run.run_id
     html = report_path.read_text(encoding="utf-8")
-    assert "<html" in html.lower()
+    assert html.startswith('<!DOCTYPE html>\n<html lang="zh-CN">')  # Chinese, the default language
     # the cover names the champion from ops.model_registry and the backtest sentence is there
     champion = lh.read(spark, "ops.model_registry").filter(F.col("role") == "champion").collect()
-    assert any(f"version {r['version']}" in html for r in champion)
-    assert '<p class="skill" id="skill">Over the last ' in html
+    assert any(f"版本 {r['version']}" in html for r in champion)
+    assert '<p class="skill" id="skill">在回测的最近' in html
     assert (report_path.parents[1] / "latest").resolve() == report_path.parent.resolve()
     assert (report_path.parent / "risk_list.csv").is_file() and (report_path.parent / "patrol_plan.csv").is_file()
     # every reason is in words: no column name (they all hold an underscore) reaches the page
     assert not [r for row in risk for r in (row["reasons"] or []) if "_" in r]
+    # and in Chinese, the default language: no Latin letter in any of them
+    assert not [r for row in risk for r in (row["reasons"] or []) if any("a" <= c.lower() <= "z" for c in r)]
 
     # a new process reads the same tables by name
     proc = subprocess.run(

@@ -66,8 +66,8 @@ def test_report_page_shows_the_tables_numbers_and_says_what_is_missing(ctx, tmp_
     path = report(ctx, out_dir=tmp_path / "reports")
     assert path == tmp_path / "reports" / "test-run" / "index.html"
     html = path.read_text(encoding="utf-8")
-    for text in ("Governance profile not available", "Township audit not available",
-                 "Trends not available", "Model metrics not available", "Capacity not available"):
+    for text in ("治理能力数据不可用", "乡镇核查不可用",  # Chinese, the default language
+                 "趋势不可用", "模型指标不可用", "巡逻力量数据不可用"):
         assert text in html
     numbers = json.loads(html.split('id="report-data">')[1].split("</script>")[0])
     assert numbers["period_start"] == "2024-05-01" and numbers["flagged"] == 2
