@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from conf.language import DEFAULT_LANGUAGE  # the scorer passes the setting's value
 from models.classifiers import RiskModel
 
 
@@ -25,7 +26,6 @@ class ReasonTemplateError(ValueError):
     """A reason template has a bad pattern or placeholder."""
 
 
-DEFAULT_LANGUAGE = "zh"  # conf.language.DEFAULT_LANGUAGE; the scorer passes the setting's value
 
 
 def history_labels_zh(windows: Sequence[int], unit: str) -> dict[str, str]:
