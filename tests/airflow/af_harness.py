@@ -96,9 +96,9 @@ def scheduler_env(home: Path, port: int) -> dict[str, str]:
 
 
 def processes_of(home: Path) -> list[int]:
-    """Ids of the live processes whose environment names this AIRFLOW_HOME: the scheduler,
-    the API server, their workers, the task processes and the spark-submits they started
-    (task processes lead process groups of their own, so a group kill misses them)."""
+    """Ids of the live processes whose environment names this AIRFLOW_HOME. Catches the
+    spark-submits and their JVMs; Airflow's own processes retitle themselves (setproctitle),
+    which overwrites their /proc environ, so `descendants` finds those."""
     marker = f"AIRFLOW_HOME={home}".encode()
     found = []
     for proc in Path("/proc").iterdir():
@@ -109,7 +109,36 @@ def processes_of(home: Path) -> list[int]:
                 found.append(int(proc.name))
         except OSError:  # gone, or not ours
             continue
-    return sorted(found)
+    return sorted(p for p in found if alive(p))
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def descendants(pids: list[int]) -> set[int]:
+    """The given processes and every process below them (task processes lead process groups
+    of their own, so a kill of the service's group misses them)."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
 
 
 @dataclass
@@ -120,6 +149,7 @@ class Services:
     port: int
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     leftovers: list[int] = field(default_factory=list)  # still alive after the stop, then killed
+    tree: set[int] = field(default_factory=set)  # every process seen below the services
 
     def log(self, name: str) -> Path:
         return self.home / f"{name}.log"
@@ -154,6 +184,7 @@ class Services:
         """SIGTERM to each service's process group, SIGKILL after `grace` seconds, then kill any
         process of this AIRFLOW_HOME still alive (a task and its spark-submit) and wait for the
         port to close."""
+        self.tree = descendants([p.pid for p in self.procs.values()]) | set(processes_of(self.home))
         for proc in self.procs.values():
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -165,13 +196,19 @@ class Services:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
-        self.leftovers = processes_of(self.home)
+        self.leftovers = self.running()
         for pid in self.leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while (processes_of(self.home) or port_open(self.port)) and time.monotonic() < deadline:
+        while (self.running() or port_open(self.port)) and time.monotonic() < deadline:
             time.sleep(0.5)
+
+    def running(self) -> list[int]:
+        """Processes of these services still alive: the ones seen at the stop, those below
+        them, and any other with this AIRFLOW_HOME."""
+        tree = descendants([p for p in self.tree if alive(p)])
+        return sorted({p for p in tree if alive(p)} | set(processes_of(self.home)))
 
 
 def metadata(home: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
