@@ -410,7 +410,9 @@ class SourceLoader:
 
         lh, spark = self.ctx.lakehouse, self.ctx.spark
         existed = lh.exists(spark, name)
-        lh.create(spark, name, schema, constraints=constraints)
+        # A bronze table of an earlier release gains the lineage columns added since (_key_id):
+        # its old rows read null there, which is what they are (no key id was recorded).
+        lh.create(spark, name, schema, constraints=constraints, add_missing_columns=name.startswith("bronze."))
         if existed:
             batch = F.broadcast(spark.createDataFrame(
                 [(f.file, f.file_hash) for f in files], f"{file_col} string, {hash_col} string"))
@@ -441,7 +443,8 @@ class SourceLoader:
             periods.write.format("delta").mode("append").save(lh.path("ops.changed_periods"))
             fresh = not lh.exists(spark, spec.table)
             schema = conform.silver_schema(spec)
-            lh.create(spark, spec.table, schema, constraints=conform.silver_constraints(spec))
+            lh.create(spark, spec.table, schema, constraints=conform.silver_constraints(spec),
+                      add_missing_columns=True)  # lineage added since (_key_id): null on old rows
             if fresh:  # a new table: the winners (one per key) are its rows, no MERGE needed
                 winners.select(*schema.names).write.format("delta").mode("append").save(lh.path(spec.table))
             else:

@@ -283,8 +283,8 @@ class Lakehouse:
                              schema: T.StructType) -> None:
         """A table made by an older release gets the columns this release writes (one ALTER
         commit, nullable: its old rows read null); columns it has beyond them stay. Only for
-        tables whose old rows may rightly read null there (the model registry): a derived
-        table with a new column is rebuilt instead."""
+        tables whose old rows may rightly read null there (the model registry, lineage columns
+        of bronze and silver): a derived table with a new column is rebuilt instead."""
         have = set(table.toDF().columns)
         missing = [f for f in schema.fields if f.name not in have]
         if not missing:

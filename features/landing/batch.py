@@ -63,9 +63,11 @@ def parse_files(spark: SparkSession, files: Sequence[LandedFile], encoding: str,
 def to_bronze(parsed: DataFrame, opts: ReadOptions, bronze: T.StructType, run_id: str,
               ingested_at: datetime) -> DataFrame:
     """Parsed rows (errors removed) in the bronze table's schema."""
+    from features.landing.pseudonym import key_id
+
     lineage = {
         "_source": F.lit(opts.source), "_run_id": F.lit(run_id),
-        "_ingested_at": F.lit(ingested_at).cast(T.TimestampType()),
+        "_ingested_at": F.lit(ingested_at).cast(T.TimestampType()), "_key_id": F.lit(key_id(opts.key)),
     }
     return parsed.filter(F.col("_error").isNull()).select(
         *[lineage.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in bronze.fields]
@@ -78,7 +80,7 @@ def check_rows(bronze: DataFrame, spec: TableSpec, codes: Mapping, bbox: Mapping
     """Well-formed rows typed, villages resolved, one boolean column per check and
     `_reasons`; returns the frame and the check names (the suite's expectations)."""
     typed = typed_frame(bronze.filter(F.col("_raw").isNull()), spec, codes,
-                        carry=["_file", "_file_hash", "_line", "_extra", *carry])
+                        carry=["_file", "_file_hash", "_line", "_extra", "_key_id", *carry])
     typed = resolve_villages(typed, spec.village, villages, snap_km)
     checks = {**check_columns(spec, codes, bbox, ingest_time), **village_checks(spec.village)}
     return with_checks(typed, checks), list(checks)

@@ -108,6 +108,8 @@ def silver_fields(spec: TableSpec) -> list[tuple[str, T.DataType, str]]:
             out.append(("duration_hours", *derived["duration_hours"]))
     if spec.source == "incidents":
         out[-1:-1] = [("is_false_alarm", *derived["is_false_alarm"]), ("reporter_key", *derived["reporter_key"])]
+        out.append(("_key_id", T.StringType(), "id of the pseudonymization key of reporter_key "
+                    "(bronze _key_id; a key rotation starts a new id)"))
     if spec.source == "patrols":
         out.insert(len(out) - 1, ("is_night", *derived["is_night"]))
     if "updated_at" not in [n for n, _, _ in out]:

@@ -53,6 +53,13 @@ def resolve_key(env_name: str, allow_dev_key: bool, dev_key: str | None, profile
     )
 
 
+def key_id(key: bytes) -> str:
+    """A short public name of the key: 12 hex characters of an HMAC of a fixed message, so
+    rows can say which key made their pseudonyms (a rotation starts a new id) without the
+    key being recoverable from it."""
+    return hmac.new(key, b"rural-risk pseudonym key id", hashlib.sha256).hexdigest()[:12]
+
+
 def normalize(value: str, kind: str) -> str:
     v = " ".join(value.split())
     if kind == "phone":

@@ -7,6 +7,9 @@ from typing import Any
 
 from pyspark.sql import types as T
 
+KEY_ID_COMMENT = ("id of the pseudonymization key this row's pseudonyms were made with "
+                  "(features.landing.pseudonym.key_id; a key rotation starts a new id)")
+
 
 def _f(name: str, dtype: T.DataType, comment: str) -> T.StructField:
     return T.StructField(name, dtype, True, {"comment": comment})
@@ -35,6 +38,7 @@ def bronze_schema(fields: Sequence[str], personal: Sequence[str]) -> T.StructTyp
         _f("_run_id", T.StringType(), "ingest run"),
         _f("_ingested_at", T.TimestampType(), "ingest run time"),
         _f("_raw", T.StringType(), "text of a malformed line (personal fields redacted), else null"),
+        _f("_key_id", T.StringType(), KEY_ID_COMMENT),
     ])
 
 

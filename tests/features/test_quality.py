@@ -18,11 +18,10 @@ FIELDS = ["incident_id", "reported_at", "occurred_at", "village_id", "longitude"
 
 
 def bronze(spark, rows):
-    lineage = ["_file", "_file_hash", "_line", "_extra", "_raw"]
+    """Landed rows with the lineage ingest gives them (file, hash, line, extras, raw, key id)."""
     schema = ", ".join(f"{c} string" for c in FIELDS) + ", _file string, _file_hash string, _line long, " \
-        "_extra string, _raw string"
-    data = [tuple(r.get(c) for c in FIELDS) + ("f.csv", "h", i + 2, None, None) for i, r in enumerate(rows)]
-    assert len(lineage) == 5
+        "_extra string, _raw string, _key_id string"
+    data = [tuple(r.get(c) for c in FIELDS) + ("f.csv", "h", i + 2, None, None, "k1") for i, r in enumerate(rows)]
     return spark.createDataFrame(data, schema)
 
 

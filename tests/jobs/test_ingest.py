@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from conf import Settings
-from features.landing.pseudonym import pseudonym
+from features.landing.pseudonym import key_id, pseudonym
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 NAME, PHONE, ID_NUMBER = "王小明", "13812345678", "41010219800101123X"
@@ -165,6 +165,11 @@ def test_ingest_end_to_end(ictx, landing):
     secret = os.environ.get("RURAL_RISK_PSEUDONYM_KEY", key).encode()
     assert i1["reporter_key"] == pseudonym(ID_NUMBER, "id_number", secret)
     assert i2["reporter_key"] == pseudonym(PHONE, "phone", secret)  # same person, linked by phone
+    # every row names the key its pseudonyms were made with, in bronze and in silver
+    kid = key_id(secret)
+    assert {r["_key_id"] for r in lh.read(spark, "bronze.incidents").select("_key_id").collect()} == {kid}
+    assert {r["_key_id"] for r in lh.read(spark, "bronze.villages").select("_key_id").collect()} == {kid}
+    assert {i["_key_id"] for i in incidents.values()} == {kid}
     patrol = lh.read(spark, "silver.patrols").collect()
     assert [(p["patrol_id"], p["unit_type"], p["duration_hours"], p["is_night"], p["checkpoints"],
              p["updated_at"]) for p in patrol] == [

@@ -31,3 +31,13 @@ def test_key_from_env_else_dev_key_only_for_synthetic_landings(monkeypatch):
         resolve_key("RR_TEST_KEY", True, "dev", "local", synthetic=False)  # real records
     with pytest.raises(PseudonymKeyError, match="profile 'cluster' does not allow"):
         resolve_key("RR_TEST_KEY", False, "dev", "cluster", synthetic=True)
+
+
+def test_the_key_id_names_a_key_without_giving_it_away():
+    from features.landing.pseudonym import key_id
+
+    # HMAC-SHA256(key, "rural-risk pseudonym key id"), first 12 hex characters, computed once
+    # with `python -c` (hmac.new(b"k" * 32, ..., hashlib.sha256).hexdigest()[:12])
+    assert key_id(b"k" * 32) == "7addaba6f029"
+    assert key_id(b"k" * 32) != key_id(b"j" * 32)  # a rotated key gets a new id
+    assert b"k" * 12 not in bytes.fromhex(key_id(b"k" * 32))
