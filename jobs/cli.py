@@ -30,6 +30,7 @@ COMMANDS = {
     "pipeline": "jobs.pipeline",
     "sql": "jobs.sql",
     "maintain": "jobs.maintain",
+    "sql-server": "jobs.sql_server",
 }
 
 
