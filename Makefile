@@ -71,7 +71,7 @@ test-fast: test-env
 # The Airflow end-to-end run alone (both DAGs through `airflow dags test`, 17 spark-submits);
 # make test runs it too.
 test-airflow-e2e: setup airflow
-	$(BIN)/pytest tests/airflow/test_dags_e2e.py -m airflow_e2e
+	$(BIN)/pytest tests/airflow -m airflow_e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

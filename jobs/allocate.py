@@ -107,9 +107,12 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
              force: bool = False) -> dict[str, Any] | None:
     """Solve, check and store the plan of the scored period; returns a summary for the caller,
     or None when the tables already hold the result of the same inputs (nothing written)."""
+    from conf.language import language
     from jobs.reuse import current_outputs, stage_inputs
     from models.allocation import Rules
     from models.allocation_plan import capacity_schema, plan_period, plan_schema
+
+    lang = language(ctx.settings)  # the plan's reasons are written in it; a wrong value stops here
 
     inputs = stage_inputs(ctx, "allocate", INPUTS, as_of=as_of, backtest=backtest)
     # The comparison is written only when there is a backtest to compare on.
@@ -126,7 +129,7 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
     villages = _villages(ctx)
     period, rows = target_rows(ctx, risk, resolve_as_of(ctx, as_of))
     with ctx.stage(f"allocate patrols for {period}") as st:
-        plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules)
+        plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules, lang)
         where = f"period_start = DATE'{period.isoformat()}'"
         _write(ctx, PLAN, plan, plan_schema(), where, meta)
         _write(ctx, CAPACITY, cap, capacity_schema(), where, meta)

@@ -33,6 +33,15 @@ ACTOR_LABELS = {
     "security_company": "the security company",
     "village_committee": "the village committee",
 }
+ACTOR_LABELS_ZH = {
+    "police": "民警",
+    "auxiliary_police": "辅警",
+    "joint_defense": "联防队",
+    "volunteer": "志愿者巡逻队",
+    "security_company": "保安公司",
+    "village_committee": "村委会",
+}
+SCOPE_WORDS_ZH = {"township": "乡镇", "village": "村"}
 STRATEGIES = ("optimized", "proportional", "equal")
 log = logging.getLogger("rural-risk")
 
@@ -42,7 +51,10 @@ def stops_for(hours: float, stop_minutes: float) -> int:
     return int(round(hours * 60.0 / stop_minutes))
 
 
-def _reason(row: Mapping[str, Any], n: int, rules: Rules) -> str:
+def _reason(row: Mapping[str, Any], n: int, rules: Rules, language: str = "en") -> str:
+    """Why the village gets these hours, in plain words of `language` (zh or en)."""
+    if language == "zh":
+        return _reason_zh(row, n, rules)
     label = ACTOR_LABELS.get(row["actor_type"], row["actor_type"])
     harm = f"expected harm {row['harm']:.1f} weighted incidents (rank {int(row['rank'])} of {n})"
     if row["village_hours"] <= rules.floor_hours + 1e-9:
@@ -59,8 +71,23 @@ def _reason(row: Mapping[str, Any], n: int, rules: Rules) -> str:
     return text
 
 
+def _reason_zh(row: Mapping[str, Any], n: int, rules: Rules) -> str:
+    label = ACTOR_LABELS_ZH.get(row["actor_type"], row["actor_type"])
+    harm = f"预计危害{row['harm']:.1f}起加权案件（{n}个村中第{int(row['rank'])}位）"
+    if row["village_hours"] <= rules.floor_hours + 1e-9:
+        return f"见警底线：{harm}，危害较低，共安排{row['village_hours']:g}小时，让这里看得见巡逻；{label}离得最近。"
+    text = f"{harm}；此处安排的{row['village_hours']:g}小时约可减少其中{row['prevented']:.2f}起。"
+    if row["actor_type"] == "police":
+        text += "警力小时投向多一小时能减少危害最多的地方。"
+    elif row["scope"] != "county":
+        text += f"{label}只在本{SCOPE_WORDS_ZH.get(row['scope'], row['scope'])}工作。"
+    if row["village_hours"] >= rules.cap_hours - 1e-9:
+        text += f"已达每村{rules.cap_hours:g}小时的上限。"
+    return text
+
+
 def plan_rows(alloc: Allocation, risk: pd.DataFrame, period_start: date, run_id: str,
-              rules: Rules) -> pd.DataFrame:
+              rules: Rules, language: str = "en") -> pd.DataFrame:
     """gold.patrol_plan rows: village_id, period_start, actor_type, hours, stops, reason, run_id."""
     pairs = alloc.pairs[alloc.pairs["hours"] > 1e-9]
     v = alloc.villages.rename(columns={"hours": "village_hours"})
@@ -73,7 +100,7 @@ def plan_rows(alloc: Allocation, risk: pd.DataFrame, period_start: date, run_id:
         "actor_type": df["actor_type"],
         "hours": df["hours"].astype(float),
         "stops": [stops_for(h, rules.stop_minutes) for h in df["hours"]],
-        "reason": [_reason(r, len(v), rules) for r in df.to_dict(orient="records")],
+        "reason": [_reason(r, len(v), rules, language) for r in df.to_dict(orient="records")],
         "run_id": run_id,
     })
     return out.sort_values(["village_id", "actor_type"]).reset_index(drop=True)
@@ -211,7 +238,7 @@ def comparison_schema():
 
 
 def plan_period(risk: pd.DataFrame, villages: pd.DataFrame | None, period_start: date, run_id: str,
-                rules: Rules) -> tuple[pd.DataFrame, pd.DataFrame, Allocation]:
+                rules: Rules, language: str = "en") -> tuple[pd.DataFrame, pd.DataFrame, Allocation]:
     """Solve and check the plan of one period from its gold.village_risk rows (village_id,
     township_id, probability, expected_weighted_count, rank) and silver.villages (county_id).
 
@@ -228,6 +255,6 @@ def plan_period(risk: pd.DataFrame, villages: pd.DataFrame | None, period_start:
     pools = build_pools(v, rules)
     alloc = solve(v, harm, rules, pools)
     check_plan(alloc.pairs, v, pools, rules)
-    plan = plan_rows(alloc, r, period_start, run_id, rules)
+    plan = plan_rows(alloc, r, period_start, run_id, rules, language)
     cap = alloc.capacity_used.assign(period_start=period_start, run_id=run_id)
     return plan, cap, alloc

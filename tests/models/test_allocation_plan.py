@@ -92,3 +92,18 @@ def test_champion_is_named_by_the_model_version_else_best_pei():
                             "value": [0.6, 0.5, 0.7]})
     assert champion_model(["logit", "gbm"], "unknown", metrics) == "logit"
     assert champion_model([], None) is None
+
+
+def test_plan_reasons_in_chinese():
+    """The same plan with language zh; prevented by hand: V1 5 x g(3 h x 1.0) = 1.94,
+    V2 0.1 x g(2 h x 0.5) = 0.02, V3 3 x g(1 h x 1.0 + 2 h x 0.5) = 0.95."""
+    alloc = solve(VILLAGES, np.array([5.0, 0.1, 3.0]), RULES)
+    risk = pd.DataFrame({"village_id": ["V1", "V2", "V3"], "rank": [1, 3, 2]})
+    plan = plan_rows(alloc, risk, date(2024, 5, 1), "r1", RULES, "zh")
+    reasons = dict(zip(zip(plan["village_id"], plan["actor_type"], strict=True), plan["reason"], strict=True))
+    assert reasons[("V1", "police")] == (
+        "预计危害5.0起加权案件（3个村中第1位）；此处安排的3小时约可减少其中1.94起。"
+        "警力小时投向多一小时能减少危害最多的地方。已达每村3小时的上限。")
+    assert reasons[("V2", "volunteer")] == (
+        "预计危害0.1起加权案件（3个村中第3位）；此处安排的2小时约可减少其中0.02起。志愿者巡逻队只在本乡镇工作。")
+    assert reasons[("V3", "volunteer")].endswith("约可减少其中0.95起。志愿者巡逻队只在本乡镇工作。已达每村3小时的上限。")
