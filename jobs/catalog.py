@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,18 @@ class Table:
     description: str
     schema: Callable[[Mapping[str, Any]], Any]  # sections of the settings -> StructType
     partition_by: tuple[str, ...] = ()
+    # Delta table properties beyond the defaults every table has (jobs/lakehouse.TABLE_DEFAULTS);
+    # `Lakehouse.create` sets them at creation and on an existing table that lacks them.
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+# Change data feed on the gold tables downstream systems follow: each commit also records the
+# rows it inserted, updated and deleted, read with table_changes (docs/analysts.md).
+CHANGE_DATA_FEED = {"delta.enableChangeDataFeed": "true"}
+_PROPERTIES: dict[str, Mapping[str, str]] = {
+    "gold.village_risk": CHANGE_DATA_FEED,
+    "gold.patrol_plan": CHANGE_DATA_FEED,
+}
 
 
 def _spec(source: str) -> Any:
@@ -141,13 +153,20 @@ def _tables() -> list[Table]:
     return out
 
 
-TABLES: dict[str, Table] = {t.name: t for t in _tables()}
+TABLES: dict[str, Table] = {t.name: replace(t, properties=_PROPERTIES.get(t.name, t.properties))
+                            for t in _tables()}
 
 
 def description(name: str) -> str | None:
     """The table's description, None for a table the catalog does not list (tests' own)."""
     t = TABLES.get(name)
     return t.description if t else None
+
+
+def properties(name: str) -> Mapping[str, str]:
+    """The table's own Delta properties (empty for a table the catalog does not list)."""
+    t = TABLES.get(name)
+    return dict(t.properties) if t else {}
 
 
 def schema(name: str, sections: Mapping[str, Any]) -> Any:

@@ -20,6 +20,8 @@ TABLE_DEFAULTS = {"delta.enableDeletionVectors": "false"}
 # (path, constraints) already checked in this process: `create` on an existing table then
 # costs one existence check, not a read of its properties.
 _CONSTRAINTS_CHECKED: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+# (path, properties) already checked in this process, as for the constraints.
+_PROPERTIES_CHECKED: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 # (path, column names) whose table was checked for missing columns in this process.
 _COLUMNS_CHECKED: set[tuple[str, tuple[str, ...]]] = set()
 
@@ -248,10 +250,12 @@ class Lakehouse:
         `add_missing_columns` the columns of `schema` it lacks. Tables are not put in the
         session catalog here: `register` / `register_all` do that for SQL by name."""
         from jobs.catalog import description
+        from jobs.catalog import properties as catalog_properties
 
         path = self.path(name)
         comment = description(name) or comment  # the catalog's words for the project's tables
         constraints = dict(constraints or {})
+        own = {**catalog_properties(name), **(properties or {})}  # e.g. change data feed
         if self.exists(spark, name):
             table = DeltaTable.forPath(spark, path)
             columns = (path, tuple(schema.names))
@@ -262,6 +266,10 @@ class Lakehouse:
             if constraints and seen not in _CONSTRAINTS_CHECKED:
                 self._add_missing_constraints(spark, name, table, constraints)
                 _CONSTRAINTS_CHECKED.add(seen)
+            wanted = (path, tuple(sorted(own.items())))
+            if own and wanted not in _PROPERTIES_CHECKED:
+                self._set_missing_properties(spark, path, table, own)
+                _PROPERTIES_CHECKED.add(wanted)
             return table
         builder = DeltaTable.createIfNotExists(spark).location(path)
         for f in schema.fields:
@@ -273,7 +281,7 @@ class Lakehouse:
             builder = builder.partitionedBy(*parts)
         if comment:
             builder = builder.comment(comment)
-        props = {**TABLE_DEFAULTS, **(properties or {})}
+        props = {**TABLE_DEFAULTS, **own}
         props.update({f"delta.constraints.{k.lower()}": v for k, v in constraints.items()})
         for key, value in props.items():
             builder = builder.property(key, value)
@@ -294,6 +302,16 @@ class Lakehouse:
             return f" COMMENT '{text}'" if text else ""
         cols = ", ".join(f"`{f.name}` {f.dataType.simpleString()}{comment(f)}" for f in missing)
         spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
+
+    def _set_missing_properties(self, spark: SparkSession, path: str, table: DeltaTable,
+                                props: Mapping[str, str]) -> None:
+        """A table made before a property was in the catalog gets it (one ALTER commit; none
+        when it has them all): e.g. change data feed, recorded from that commit on."""
+        have = table.detail().select("properties").first()["properties"] or {}
+        missing = {k: v for k, v in props.items() if have.get(k) != v}
+        if missing:
+            pairs = ", ".join(f"'{k}' = '{v}'" for k, v in missing.items())
+            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({pairs})")
 
     def _add_missing_constraints(self, spark: SparkSession, name: str, table: DeltaTable,
                                  constraints: Mapping[str, str]) -> None:
