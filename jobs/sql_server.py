@@ -70,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="TCP port on localhost (default: sql_server.port, 10000)")
             p.add_argument("--timeout", type=float, default=None, metavar="S",
                            help="seconds to wait for the server (default: sql_server.start_timeout_seconds)")
+            p.add_argument("--refresh-seconds", type=float, default=None, metavar="S",
+                           help="look for new and removed tables every S seconds (default: "
+                                "sql_server.refresh_seconds, 15; 0: only on `refresh`)")
         if action == "refresh":
             p.add_argument("--timeout", type=float, default=120.0, metavar="S",
                            help="seconds to wait for the server to finish (default 120)")
@@ -180,7 +183,8 @@ def start(ctx: RunContext, args: argparse.Namespace) -> int:
         (folder / stale).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "jobs.sql_server", "serve", "--lakehouse", lh.root,
            "--port", str(port), "--profile", ctx.settings.profile, "--run-id", ctx.run_id,
-           "--run-dir", str(folder)]
+           "--run-dir", str(folder), "--refresh-seconds",
+           str(conf["refresh_seconds"] if args.refresh_seconds is None else args.refresh_seconds)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     with open(folder / LOG_FILE, "ab") as out:
@@ -472,6 +476,7 @@ def serve(argv: list[str]) -> int:
     for opt in ("--lakehouse", "--profile", "--run-id", "--run-dir"):
         p.add_argument(opt, required=True)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--refresh-seconds", type=float, required=True)
     args = p.parse_args(argv)
     from conf import load_settings
     from jobs.context import setup_logging
@@ -518,7 +523,7 @@ def serve(argv: list[str]) -> int:
     _write_json(folder / STATE, state)
     log.info("sql-server: serving %d tables and %d analyst views of %s at %s", len(catalog.tables),
              len(catalog.views), lh.root, _url(args.port))
-    every = float(conf["refresh_seconds"])
+    every = args.refresh_seconds
     last = time.monotonic()
     while not stopping["now"]:
         time.sleep(0.5)
