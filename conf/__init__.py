@@ -15,6 +15,16 @@ CONF_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = CONF_DIR.parent
 
 
+def default_warehouse_dir() -> str:
+    """Where Spark may put its (always empty) managed-table warehouse: one folder per user under
+    the system's temporary directory, never `./spark-warehouse` in whatever directory the command
+    ran from. Every lakehouse table is an external Delta table at a path, so nothing is stored
+    there; a profile can set spark.sql.warehouse.dir to something else."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"rural-risk-spark-warehouse-{os.getuid()}")
+
+
 class ConfigError(ValueError):
     """A settings file is missing or holds a value of the wrong kind."""
 

@@ -8,9 +8,9 @@ of the test county took 0.90x the wall and 0.93x the CPU with the archive (media
 benchmarks/spark_settings_ab.py; docs/benchmarks.md "JIT compiler, collector and class-data
 sharing on short JVMs").
 
-`make setup` builds the archive (`python -m jobs.class_archive`): a small Delta workload (create,
-append, MERGE, replaceWhere, reads with joins, windows and aggregates, Arrow round trips) runs in
-a JVM started with ArchiveClassesAtExit. The archive is named after what it depends on (the
+`make setup` builds the archive (`python -m jobs.class_archive`): a small Delta workload
+(jobs/class_archive_workload.py: create, append, MERGE, replaceWhere, reads with joins, windows
+and aggregates, Arrow round trips) runs in a JVM started with ArchiveClassesAtExit. The archive is named after what it depends on (the
 Java runtime, pyspark's jars, the Delta jar set), so a new JDK, a reinstalled pyspark or another
 Delta version simply finds no archive and starts as before. `spark_conf` (jobs/spark.py) adds
 the option to the driver when the profile's `spark.class_archive` is true and the archive
@@ -73,36 +73,6 @@ def java_option(settings: Settings, jars: list[Path]) -> str | None:
     return f"-XX:SharedArchiveFile={path}" if path is not None and path.is_file() else None
 
 
-def _workload(folder: Path) -> None:
-    """The kinds of query the jobs run, on a few rows, so their classes are loaded (and archived)."""
-    import pandas as pd
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    from jobs.spark import build_spark
-
-    spark = build_spark(load_settings(os.environ.get("RURAL_RISK_PROFILE", "local")), "rural-risk-class-archive")
-    table = str(folder / "t")
-    df = spark.createDataFrame(pd.DataFrame({"k": [1, 2, 3], "v": [1.0, 2.0, 3.0], "s": ["a", "b", "c"]}))
-    spark.sql(f"CREATE TABLE delta.`{table}` (k BIGINT NOT NULL, v DOUBLE, s STRING, d DATE) USING delta "
-              "TBLPROPERTIES ('delta.enableDeletionVectors' = 'false', 'delta.constraints.k_positive' = 'k > 0')")
-    rows = df.withColumn("d", F.current_date())
-    rows.write.format("delta").mode("append").save(table)
-    from delta.tables import DeltaTable
-
-    (DeltaTable.forPath(spark, table).alias("t").merge(rows.alias("s"), "t.k = s.k")
-     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
-    rows.filter("k < 3").write.format("delta").mode("overwrite").option("replaceWhere", "k IN (1, 2)").save(table)
-    read = spark.read.format("delta").load(table)
-    w = Window.partitionBy("s").orderBy("d")
-    out = (read.join(F.broadcast(df.select("k", F.col("s").alias("s2"))), "k", "left_semi")
-           .withColumn("r", F.row_number().over(w)).groupBy("s").agg(F.sum("v"), F.max("r")))
-    out.toPandas()
-    spark.read.format("delta").option("versionAsOf", 0).load(table).exceptAll(read).count()
-    DeltaTable.forPath(spark, table).detail().collect()
-    spark.stop()
-
-
 def build(jars: list[Path]) -> Path | None:
     """Build the archive for this runtime (in a JVM of its own) unless it exists; its path."""
     path = archive_path(jars)
@@ -118,7 +88,7 @@ def build(jars: list[Path]) -> Path | None:
     with tempfile.TemporaryDirectory(prefix="rural-risk-cds-") as work:
         env = {**os.environ, "RURAL_RISK_SPARK_CONF": f"spark.driver.extraJavaOptions=-XX:ArchiveClassesAtExit={partial}"}
         env.pop("PYSPARK_GATEWAY_PORT", None)
-        proc = subprocess.run([sys.executable, "-m", "jobs.class_archive", "--workload", work],
+        proc = subprocess.run([sys.executable, "-m", "jobs.class_archive_workload", work],
                               cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not partial.is_file():
         partial.unlink(missing_ok=True)
@@ -153,11 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the Spark driver's class-data-sharing archive (faster JVM starts) unless it exists.",
     )
     parser.add_argument("--profile", default="local", help="settings profile (default: local)")
-    parser.add_argument("--workload", metavar="DIR", help=argparse.SUPPRESS)  # the archived run itself
     args = parser.parse_args(argv)
-    if args.workload:
-        _workload(Path(args.workload))
-        return 0
     settings = load_settings(args.profile)
     path = build(ensure_jars(settings))
     print(f"class archive: {path or 'none (Spark starts without one)'}")

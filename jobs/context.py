@@ -49,13 +49,9 @@ def setup_logging(run_id: str, verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("py4j", "great_expectations", "matplotlib", "urllib3", "numexpr"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from jobs.spark import quiet_spark_python_loggers  # no JVM: it only sets a logger's level
+
     quiet_spark_python_loggers()
-
-
-def quiet_spark_python_loggers() -> None:
-    """PySpark logs every failed query as a JSON record with the JVM stack trace; the CLI
-    reports the error itself in one line, so that logger is silenced."""
-    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL + 1)
 
 
 @dataclass

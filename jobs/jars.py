@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conf import PROJECT_ROOT, Settings, load_settings
+from conf import PROJECT_ROOT, Settings, default_warehouse_dir, load_settings
 
 MANIFEST = "jars.json"
 
@@ -55,8 +55,6 @@ def _resolve_with_spark(packages: list[str], ivy: Path) -> list[Path]:
     """Run Spark's own resolver (Ivy) for the coordinates; the jars it delivered."""
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
-
-    from jobs.spark import default_warehouse_dir
 
     shutil.rmtree(ivy / "jars", ignore_errors=True)
     try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-import tempfile
 import time
 
 from pyspark.sql import SparkSession
 
-from conf import CONF_DIR, Settings
+from conf import CONF_DIR, Settings, default_warehouse_dir
 from jobs.class_archive import java_option
 from jobs.jars import ensure_jars
 
@@ -42,12 +42,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
-def default_warehouse_dir() -> str:
-    """Where Spark may put its (always empty) managed-table warehouse: one folder per user under
-    the system's temporary directory, never `./spark-warehouse` in whatever directory the command
-    ran from. Every lakehouse table is an external Delta table at a path, so nothing is stored
-    there; a profile can set spark.sql.warehouse.dir to something else."""
-    return os.path.join(tempfile.gettempdir(), f"rural-risk-spark-warehouse-{os.getuid()}")
+def quiet_spark_python_loggers() -> None:
+    """PySpark logs every failed query as a JSON record with the JVM stack trace; the CLI
+    reports the error itself in one line, so that logger is silenced."""
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL + 1)
 
 
 def use_local_zone(zone: str) -> None:
@@ -67,8 +65,6 @@ def build_spark(settings: Settings, app_name: str | None = None) -> SparkSession
     if master.startswith("local"):
         # Local mode talks to itself only: bind to loopback (and skip the hostname warning).
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from jobs.context import quiet_spark_python_loggers
-
     quiet_spark_python_loggers()
     builder = SparkSession.builder.appName(
         app_name or str(settings.get("spark.app_name", "rural-risk"))

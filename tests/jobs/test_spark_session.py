@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from jobs.spark import default_warehouse_dir, spark_conf
+from conf import default_warehouse_dir
+from jobs.spark import spark_conf
 
 
 def test_the_warehouse_is_one_folder_per_user_outside_the_working_directory(settings) -> None:
