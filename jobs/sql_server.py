@@ -158,7 +158,7 @@ def _uptime(started_at: str) -> str:
 
 def start(ctx: RunContext, args: argparse.Namespace) -> int:
     conf = _settings(ctx)
-    port = int(args.port or conf["port"])
+    port = int(conf["port"] if args.port is None else args.port)
     if not 0 < port < 65536:
         raise SqlServerError(f"--port: expected a TCP port 1..65535, got {port}")
     lh, folder = ctx.lakehouse, run_dir(ctx.lakehouse)
