@@ -18,6 +18,8 @@ TEST_WORKERS ?= 2
 
 .PHONY: help setup jars demo test test-fast test-env test-airflow-e2e lint format airflow clean benchmark
 .PHONY: benchmark-pipeline benchmark-pipeline-table spark-cluster spark-cluster-stop test-cluster
+.PHONY: sql-server sql-server-stop
+SQL_PORT ?= 10000
 
 help:
 	@echo "make demo   - set up, generate a $(VILLAGES)-village $(YEARS)-year county, run the pipeline"
@@ -31,6 +33,7 @@ help:
 	@echo "make benchmark-pipeline-table - docs/benchmarks.md tables from benchmarks/results/pipeline_scale*.jsonl"
 	@echo "make spark-cluster / spark-cluster-stop - a local Spark standalone master and worker"
 	@echo "make test-cluster - the pipeline on that cluster and locally give the same gold tables"
+	@echo "make sql-server / sql-server-stop - the lakehouse over JDBC at jdbc:hive2://localhost:$(SQL_PORT)/default (docs/analysts.md)"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated data, lakehouse and reports (keeps environments and caches)"
 
@@ -106,6 +109,14 @@ spark-cluster-stop:
 # Starts its own cluster on free ports, runs the pipeline there and locally, compares gold.
 test-cluster: setup
 	$(BIN)/pytest tests/jobs/test_cluster.py
+
+# The Spark Thrift Server over $(LAKEHOUSE), read-only, in the background (jobs/sql_server.py;
+# docs/analysts.md): DBeaver, beeline or any Hive JDBC client at jdbc:hive2://localhost:$(SQL_PORT)/default.
+sql-server: setup
+	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) --profile $(PROFILE) sql-server start --port $(SQL_PORT)
+
+sql-server-stop:
+	$(BIN)/rural-risk --lakehouse $(LAKEHOUSE) sql-server stop
 
 clean:
 	rm -rf data lakehouse reports spark-warehouse metastore_db derby.log
