@@ -197,6 +197,16 @@ def _json_text(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _is_text(value: str | None) -> bool:
+    """False for a string with a lone surrogate: JSON allows the escape (`"\\ud800"`), but it is
+    not text, and Arrow, Spark and Delta cannot hold it (UTF-8 has no encoding for it)."""
+    try:
+        value is None or value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_jsonl(text: str, opts: ReadOptions) -> Iterator[dict]:
     if not text.strip():
         yield _error("file", "file is empty")
@@ -207,14 +217,21 @@ def parse_jsonl(text: str, opts: ReadOptions) -> Iterator[dict]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
             obj = None
-        if not isinstance(obj, dict):
+        values = None
+        if isinstance(obj, dict):
+            try:
+                values = {normalize_name(k): _json_text(v) for k, v in obj.items()}
+            except RecursionError:  # a field nested deeper than json.dumps can write
+                values = None
+            if values and not all(_is_text(k) and _is_text(v) for k, v in values.items()):
+                values = None  # a lone surrogate: the line is malformed, not a crash of the task
+        if values is None:
             lowered = line.lower()
             risky = any(p.lower() in lowered for p in (*opts.sensitive, *opts.extra_patterns))
             yield {"_line": i, "_raw": REDACTED if risky else line}
             continue
-        values = {normalize_name(k): _json_text(v) for k, v in obj.items()}
         yield {"_line": i, **_row(values, opts)}
 
 
