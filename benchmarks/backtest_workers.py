@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         build_features(ctx)
     conf = settings.section("models")
     grain = str(settings.get("period", "month"))
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, grain, None)
+    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, grain, None,
+                                      neighbours=ctx.settings.section("features")["neighbours"])
     panel = to_pandas(panel_df, inputs)
     ctx.spark.stop()  # the JVM stays out of the measurement
     factories = model_factories(conf, inputs)

@@ -45,7 +45,7 @@ def check_serves(ctx: RunContext, entry: Any, as_of: date | None) -> None:
     # the models derive from it, so a baseline is checked on what it really reads.
     panel, _, _ = build_panel(
         ctx.spark, ctx.lakehouse, ctx.settings.section("models"), str(ctx.settings.get("period", "month")),
-        as_of, history_only=True,
+        as_of, history_only=True, neighbours=ctx.settings.section("features")["neighbours"],
     )
     missing = [f for f in entry.features if f not in set(panel.columns)]
     if missing:

@@ -67,7 +67,8 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     sc = conf["scoring"]
     flag_share = float(sc["flag_share"])
     with ctx.stage(f"score with {champ.version}") as st:
-        panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True)
+        panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True,
+                                     neighbours=ctx.settings.section("features")["neighbours"])
         rows = panel.filter(F.col("period_start") == F.lit(last))
         scored = score_spark(
             rows, model, reason_templates(conf, lang), int(sc["reasons_per_village"]),

@@ -43,7 +43,8 @@ def collect_panel(ctx: RunContext, conf: dict, grain: str, as_of: date | None) -
     spark, lh = ctx.spark, ctx.lakehouse
     with ctx.stage("collect training panel") as st:
         versions = table_versions(spark, lh)  # before the panel is read: see BacktestInputs.of
-        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of)
+        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of,
+                                             neighbours=ctx.settings.section("features")["neighbours"])
         panel = to_pandas(panel_df, inputs)
         st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}; {driver_footprint(panel)}")
     return panel, inputs, last, BacktestInputs.of(versions, conf, grain, last)

@@ -8,12 +8,9 @@ training and by scoring alike); `BASELINES` says how each baseline scores from t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -23,10 +20,6 @@ from features.periods import check_grain
 KEYS = ("village_id", "township_id", "period_start")
 LABEL_WEIGHTED = "label_weighted_next"
 LABEL_HIGH = "label_high_risk_next"
-
-
-class NeighbourInputError(ValueError):
-    """Village coordinates needed for neighbours are missing or invalid."""
 
 
 @dataclass(frozen=True)
@@ -76,39 +69,6 @@ def period_index(col: str, grain: str) -> Column:
     if grain == "month":
         return F.year(c) * 12 + F.month(c) - 1
     return F.floor(F.datediff(c, F.lit("1970-01-05").cast("date")) / 7).cast("int")
-
-
-def neighbour_table(villages: pd.DataFrame, k: int, max_distance_km: float) -> pd.DataFrame:
-    """k nearest villages within max_distance_km, inverse-distance weights summing to 1 per village.
-
-    Coordinates are projected to km (equirectangular around the mean latitude): exact enough
-    for distances of a few km inside one county.
-    """
-    from scipy.spatial import cKDTree
-
-    need = {"village_id", "longitude", "latitude"}
-    if not need <= set(villages.columns):
-        raise NeighbourInputError(f"villages need columns {sorted(need)}, got {sorted(villages.columns)}")
-    v = villages.dropna(subset=["longitude", "latitude"]).drop_duplicates("village_id")
-    v = v.sort_values("village_id").reset_index(drop=True)
-    empty = pd.DataFrame({"village_id": [], "neighbour_id": [], "weight": []})
-    if len(v) < 2 or k < 1:
-        return empty
-    lat0 = math.radians(float(v["latitude"].mean()))
-    xy = np.column_stack(
-        [v["longitude"].to_numpy() * 111.32 * math.cos(lat0), v["latitude"].to_numpy() * 110.57]
-    )
-    dist, idx = cKDTree(xy).query(xy, k=min(k + 1, len(v)))
-    rows = []
-    for i in range(len(v)):
-        for d, j in zip(dist[i], idx[i], strict=True):
-            if j != i and d <= max_distance_km:
-                rows.append((v.at[i, "village_id"], v.at[j, "village_id"], 1.0 / max(d, 0.5)))
-    if not rows:
-        return empty
-    out = pd.DataFrame(rows, columns=["village_id", "neighbour_id", "weight"])
-    out["weight"] = out["weight"] / out.groupby("village_id")["weight"].transform("sum")
-    return out
 
 
 def _decayed(hist: Column, factor: float, normalise: bool) -> Column:

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from features.periods import last_complete_period, next_period
+from features.spatial import neighbour_pairs
 from jobs.lakehouse import Lakehouse
 from models.baselines import (
     KEYS,
@@ -24,7 +25,6 @@ from models.baselines import (
     LABEL_WEIGHTED,
     NEIGHBOUR_SCHEMA,
     history_columns,
-    neighbour_table,
     with_history_features,
 )
 
@@ -151,12 +151,15 @@ def villages_frame(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | Non
     return lakehouse.read(spark, VILLAGES)
 
 
-def neighbours_frame(spark: SparkSession, villages: DataFrame | None, k: int, max_km: float) -> DataFrame:
+def neighbours_frame(spark: SparkSession, villages: DataFrame | None, neighbours: Mapping[str, Any]) -> DataFrame:
+    """village_id, neighbour_id, weight: the neighbours of the features (features.spatial, one
+    definition with conf/features.yaml `neighbours`), so the hotspot baseline spreads over the
+    same villages the spill-over features do."""
     if villages is None:
         return spark.createDataFrame([], NEIGHBOUR_SCHEMA)
-    pdf = pandas_frame(villages.select("village_id", "longitude", "latitude"))
-    nb = neighbour_table(pdf, k=k, max_distance_km=max_km)
-    return spark_frame(spark, nb, NEIGHBOUR_SCHEMA)
+    located = villages.select("village_id", "longitude", "latitude").dropna().dropDuplicates(["village_id"])
+    pairs = neighbour_pairs(located, int(neighbours["k"]), float(neighbours["max_km"]), float(neighbours["min_km"]))
+    return pairs.select("village_id", F.col("nbr_id").alias("neighbour_id"), "weight")
 
 
 def build_panel(
@@ -166,10 +169,13 @@ def build_panel(
     grain: str,
     as_of: date | None,
     history_only: bool = False,
+    *,
+    neighbours: Mapping[str, Any],
 ) -> tuple[DataFrame, list[str], date]:
     """(panel with hist_* columns, model input columns, last complete period).
 
-    history_only keeps just the periods the last period's history signals need (scoring).
+    history_only keeps just the periods the last period's history signals need (scoring);
+    `neighbours` is conf/features.yaml's `neighbours` block (the spill-over features' own).
     """
     features = lakehouse.read(spark, FEATURES)
     check_columns(features)
@@ -182,7 +188,7 @@ def build_panel(
     base = cut_at(features, last)
     if history_only:
         base = base.filter(F.col("period_start") >= F.lit(history_start(last, grain, conf)))
-    nb = neighbours_frame(spark, villages_frame(spark, lakehouse), int(hs["k_neighbours"]), float(hs["max_distance_km"]))
+    nb = neighbours_frame(spark, villages_frame(spark, lakehouse), neighbours)
     panel = with_history_features(
         base, nb, grain, windows, float(bl["ewm_alpha"]), float(hs["decay"]), int(bl["history_lags"])
     )

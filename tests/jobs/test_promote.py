@@ -17,7 +17,8 @@ from models.panel import build_panel, to_pandas
 
 def _register(ctx, version: str, role: str, run_id: str) -> str:
     conf = ctx.settings.section("models")
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None)
+    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None,
+                                      neighbours=ctx.settings.section("features")["neighbours"])
     model = RiskModel.classifier("logistic", "logistic", inputs, {"C": 0.5}).fit(to_pandas(panel_df, inputs), 3)
     path = registry.save_artifact(model, ctx.lakehouse, version)
     registry.append(ctx.spark, ctx.lakehouse,

@@ -12,11 +12,13 @@ from models import registry
 from models.classifiers import RiskModel
 from models.panel import FeatureTableError, build_panel, to_pandas
 
+NEIGHBOURS = {"k": 5, "max_km": 15.0, "min_km": 0.5}  # conf/features.yaml's
+
 
 def _register(ctx) -> str:
     """Fit a logistic model on the panel the scorer will see and register it as champion."""
     conf = ctx.settings.section("models")
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None)
+    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
     panel = to_pandas(panel_df, inputs)
     model = RiskModel.classifier("logistic", "logistic", inputs, {"C": 0.5}).fit(panel, 3)
     path = registry.save_artifact(model, ctx.lakehouse, "v-test-logistic")
@@ -46,7 +48,7 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
 
     # the artifact reloads and reproduces the scores Spark wrote
     conf = mctx.settings.section("models")
-    panel_df, inputs, last = build_panel(mctx.spark, mctx.lakehouse, conf, "month", None)
+    panel_df, inputs, last = build_panel(mctx.spark, mctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
     rows = to_pandas(panel_df, inputs)
     rows = rows[rows["period_start"] == last].sort_values("village_id").reset_index(drop=True)
     again = registry.load_artifact(path).predict(rows)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import pytest
 from pyspark.sql import types as T
 
 from models.baselines import (
     NEIGHBOUR_SCHEMA,
     baseline_specs,
-    neighbour_table,
     with_history_features,
 )
 
@@ -58,24 +56,6 @@ def test_history_features_by_hand(spark):
     assert got[("B", 4)][3:] == pytest.approx((3.25, 2.5))  # B's neighbour is A
     assert got[("C", 4)] == pytest.approx((5.0, 5.0, 5.0, 5 + 2.5 + 1.25, 0.0))  # no neighbours
     assert len(got) == 12
-
-
-def test_neighbour_table_knn_within_distance():
-    villages = pd.DataFrame(
-        {
-            "village_id": ["A", "B", "C", "D"],
-            "longitude": [110.0, 110.01, 110.5, 110.0],
-            "latitude": [30.0, 30.0, 30.0, 30.02],
-        }
-    )
-    nb = neighbour_table(villages, k=2, max_distance_km=8.0)
-    a = nb[nb["village_id"] == "A"].set_index("neighbour_id")["weight"]
-    # A-B 0.01 deg of longitude at 30N = 0.964 km; A-D 0.02 deg of latitude = 2.211 km
-    w_b, w_d = 1 / (0.01 * 111.32 * 0.8660254), 1 / (0.02 * 110.57)
-    # (the projection uses the mean latitude 30.005, hence the loose tolerance)
-    assert a.to_dict() == pytest.approx({"B": w_b / (w_b + w_d), "D": w_d / (w_b + w_d)}, rel=1e-3)
-    assert "C" not in set(nb["village_id"])  # 48 km from everyone: no neighbour in range
-    assert nb.groupby("village_id")["weight"].sum().to_numpy() == pytest.approx([1.0, 1.0, 1.0])
 
 
 def test_baseline_specs_names_and_weights():
