@@ -14,8 +14,8 @@ from pyspark.sql import types as T
 
 from features.landing.rules import TableSpec, clean
 from features.periods import period_start_col
+from features.spatial import haversine_km
 
-EARTH_RADIUS_KM = 6371.0088
 SPARK_TYPES = {
     "string": T.StringType(), "code": T.StringType(), "int": T.IntegerType(),
     "double": T.DoubleType(), "bool": T.BooleanType(), "date": T.DateType(),
@@ -41,13 +41,6 @@ LINEAGE = {
     "_line": (T.LongType(), "physical line of the row in that file"),
     "_run_id": (T.StringType(), "ingest run that wrote this row version"),
 }
-
-
-def haversine_km(lon1: Column, lat1: Column, lon2: Column, lat2: Column) -> Column:
-    rad = F.radians
-    a = (F.pow(F.sin((rad(lat2) - rad(lat1)) / 2), 2)
-         + F.cos(rad(lat1)) * F.cos(rad(lat2)) * F.pow(F.sin((rad(lon2) - rad(lon1)) / 2), 2))
-    return F.lit(2 * EARTH_RADIUS_KM) * F.asin(F.sqrt(F.least(F.lit(1.0), a)))
 
 
 def resolve_villages(typed: DataFrame, mode: str, villages: DataFrame, snap_km: float) -> DataFrame:

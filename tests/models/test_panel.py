@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from features.landing.conform import EARTH_RADIUS_KM
+from features.spatial import EARTH_RADIUS_KM
 from models.panel import neighbours_frame
 
 

@@ -29,7 +29,6 @@ import pytest
 
 from features.landing import contract_doc as cd
 from features.landing.batch import MALFORMED
-from features.landing.conform import EARTH_RADIUS_KM
 from features.landing.rules import (
     DATE_RE,
     FALSE_WORDS,
@@ -41,6 +40,7 @@ from features.landing.rules import (
     ColumnRule,
     code_lookup,
 )
+from features.spatial import EARTH_RADIUS_KM
 
 CONTRACT = cd.load_contract()
 GB18030 = ("villages", "incidents")   # what the small_county fixture asks the generator for
