@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -129,11 +130,20 @@ class StageRun:
 
 
 def last_step(text: str) -> str:
-    """The last progress line of a stage log ('ingest incidents: started'), without time and run."""
-    for line in reversed(text.splitlines()):
-        if " rural-risk: " in line:
-            return line.split(" rural-risk: ", 1)[1][:120]
-    return "(nothing logged yet)"
+    """The steps running when the log ended, outermost first ('ingest villages > start Spark
+    (running)'), else the last step done ('score with ... (done)'); no time or run id."""
+    running: list[str] = []
+    last = "(nothing logged yet)"
+    for line in text.splitlines():
+        message = line.split(" rural-risk: ", 1)[1] if " rural-risk: " in line else ""
+        started = re.match(r"^(.*): started$", message)
+        ended = re.match(r"^(.*?): (done in \d|failed after \d)", message)
+        if started:
+            running.append(started.group(1))
+        elif ended and ended.group(1) in running:
+            running.remove(ended.group(1))
+            last = f"{ended.group(1)} (done)"
+    return f"{' > '.join(running)} (running)" if running else last
 
 
 def _alive(pid: int) -> bool:
@@ -529,7 +539,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirty-rate", type=float, default=0.03, help="share of dirty rows (default 0.03)")
     parser.add_argument("--stages", default=",".join(STAGES), help="stages to kill (default ingest,features,score)")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp folder, removed)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only write the Markdown table of an earlier results file (beside it); with "
+                             "--work, the steps are read again from the trials' logs there")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        result = json.loads(args.render.read_text(encoding="utf-8"))
+        for t in result["results"] if args.work else []:  # steps read again from the kept logs
+            log = args.work / "trials" / f"{t['trial']:02d}-{t['stage']}" / "killed.log"
+            if t["killed"] and log.exists():
+                t["last_step"] = last_step(log.read_text(encoding="utf-8", errors="replace"))
+        args.render.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+        args.render.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+        print(markdown(result))
+        return 0
     stages = tuple(s for s in args.stages.split(",") if s)
     if not stages or any(s not in STAGES for s in stages):
         parser.error(f"--stages: expected a comma-separated list of {', '.join(STAGES)}, got {args.stages!r}")
