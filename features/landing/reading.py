@@ -132,8 +132,11 @@ def _sensitive_positions(names: list[str], opts: ReadOptions) -> list[int]:
 
 def _redact_csv(fields: list[str], names: list[str], positions: list[int]) -> str:
     """Raw text of a malformed line with every field that may hold personal data hidden.
-    A line with k fields too few may have its values shifted k places to the left."""
+    A line with k fields too few may have its values shifted k places to the left. A field
+    holding a line break was opened by a quote that swallowed later lines (an unbalanced
+    quote): it and every field after it may hold any column of those lines."""
     cut = max(0, min(positions) - max(0, len(names) - len(fields)))
+    cut = min([cut, *(i for i, f in enumerate(fields) if "\n" in f or "\r" in f)])
     kept = [f if i < cut else REDACTED for i, f in enumerate(fields)]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(kept)

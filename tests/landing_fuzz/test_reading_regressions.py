@@ -3,6 +3,7 @@ plain examples: each must give malformed lines, not an exception in the parse ta
 
 from __future__ import annotations
 
+from features.landing.pseudonym import REDACTED
 from features.landing.reading import ReadOptions, parse_file
 
 OPTS = ReadOptions(source="patrols", format="jsonl", fields=("patrol_id", "checkpoints"),
@@ -32,3 +33,20 @@ def test_json_lone_surrogate_is_a_malformed_line():
         for value in row.values():
             if isinstance(value, str):
                 value.encode("utf-8")
+
+
+def test_unbalanced_quote_hides_the_personal_values_of_the_lines_it_swallows():
+    # The quote opening field 2 of line 2 runs to the quote on line 4: the merged record has too
+    # few fields, and its second field held line 3's reporter name in clear in `_raw`.
+    opts = ReadOptions(source="incidents", format="csv",
+                       fields=("incident_id", "status", "note", "reporter_name"), required=("incident_id",),
+                       personal={"reporter_name": "name"}, drop=(), extra_patterns=(), key=b"k" * 32)
+    text = ('incident_id,status,note,reporter_name\n'
+            'I1,"open,x,\n'
+            'I2,open,x,欧阳明轩\n'
+            'I3,open",x\n'
+            'I4,open,x,司马若曦\n')
+    got = list(parse_file(text.encode(), "utf-8", opts))
+    assert got[0] == {"_line": 2, "_raw": f"I1,{REDACTED},{REDACTED}"}
+    assert got[1]["_line"] == 5 and got[1]["incident_id"] == "I4" and got[1]["reporter_name"] != "司马若曦"
+    assert len(got) == 2
