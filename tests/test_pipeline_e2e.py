@@ -114,3 +114,38 @@ def test_every_table_matches_the_catalog(county_run, spark):
         assert got == want, name
         assert DeltaTable(str(lh.local_path(name))).metadata().description == catalog.description(name), name
 
+
+
+def test_after_maintain_every_gold_table_still_reads_without_a_jvm(county_run, tmp_path):
+    """`rural-risk maintain` (OPTIMIZE, VACUUM) on a copy of the county's lakehouse: every gold
+    table then reads with delta-rs, row for row as before, and uses no table feature delta-rs
+    refuses (deletion vectors stay off)."""
+    import shutil
+
+    from county_fixture import CLI, pipeline_env
+    from deltalake import DeltaTable
+
+    lakehouse = tmp_path / "lakehouse"
+    shutil.copytree(county_run.lakehouse, lakehouse)
+    from jobs import catalog
+
+    gold = sorted(p for p in (lakehouse / "gold").iterdir() if (p / "_delta_log").is_dir())
+    assert [f"gold.{p.name}" for p in gold] == sorted(n for n in catalog.TABLES if n.startswith("gold."))
+
+    def rows(path):
+        frame = DeltaTable(str(path)).to_pandas()
+        return sorted(tuple(str(v) for v in r) for r in frame.astype(str).itertuples(index=False))
+
+    before = {p.name: rows(p) for p in gold}
+    proc = subprocess.run([str(CLI), "--profile", "test", "--lakehouse", str(lakehouse), "maintain"],
+                          env=pipeline_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    log = DeltaTable(str(lakehouse / "ops" / "maintenance_log")).to_pandas()
+    assert {f"gold.{p.name}" for p in gold} <= set(log["table_name"])
+    for p in gold:
+        table = DeltaTable(str(p))
+        assert rows(p) == before[p.name], p.name
+        features = set(table.protocol().reader_features or []) | set(table.protocol().writer_features or [])
+        assert "deletionVectors" not in features, p.name
+        assert table.metadata().configuration.get("delta.enableDeletionVectors") == "false", p.name
