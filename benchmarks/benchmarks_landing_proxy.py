@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from conf import load_yaml
-from models.metrics import flag_count, top_k
+from features.labels import high_risk_flags
 
 
 def _codes(kind: str) -> dict[str, str]:
@@ -87,10 +87,7 @@ def proxy_tables(landing: str, fconf: dict[str, Any]) -> tuple[pd.DataFrame, pd.
     f["label_high_risk_next"] = pd.Series(None, index=f.index, dtype="object")
     share = float(fconf["label"]["high_risk_share"])
     for _, g in f[f["label_weighted_next"].notna()].groupby("period_start"):
-        g = g.sort_values("village_id")
-        flags = np.zeros(len(g), dtype=bool)
-        flags[top_k(g["label_weighted_next"].to_numpy(), flag_count(len(g), share))] = True
-        f.loc[g.index, "label_high_risk_next"] = flags
+        f.loc[g.index, "label_high_risk_next"] = high_risk_flags(g, "label_weighted_next", share)
     return f, vil
 
 

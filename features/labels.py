@@ -10,14 +10,37 @@ with a positive count. Both are null for the last complete period (t+1 not compl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from pyspark.sql import DataFrame, Window
+import pandas as pd
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.incidents import severity_weight_col
 from features.pit import timestamp_period_index
+
+
+def high_risk_count(n: int, share: float) -> int:
+    """How many of a period's n villages can be labelled high risk: ceil(n x share), the
+    product rounded to 9 decimals first so that 30 x 0.1 = 3.0000000000000004 gives 3, not 4.
+    `high_risk_count_col` is the same rule as a Spark column (tests/features/test_labels.py)."""
+    return math.ceil(round(n * float(share), 9))
+
+
+def high_risk_count_col(n: Column, share: float) -> Column:
+    """high_risk_count over a column of village counts."""
+    return F.ceil(F.round(n * F.lit(float(share)), 9))
+
+
+def high_risk_flags(period: pd.DataFrame, weighted: str, share: float) -> pd.Series:
+    """The high-risk label of one period's villages (pandas; index kept): the high_risk_count
+    largest `weighted` values, ties by village_id ascending, and only a count above 0. The
+    rule `labels` applies in Spark; the feedback-loop comparison relabels with it."""
+    order = period.sort_values([weighted, "village_id"], ascending=[False, True], kind="stable")
+    top = order.index[: high_risk_count(len(period), share)]
+    return pd.Series(period.index.isin(top) & (period[weighted] > 0).to_numpy(), index=period.index)
 
 
 def next_period_outcome(
@@ -63,8 +86,7 @@ def labels(
     whole_period = Window.partitionBy("period_start").rowsBetween(
         Window.unboundedPreceding, Window.unboundedFollowing
     )
-    # Rounded before ceil so that e.g. 30 * 0.1 = 3.0000000000000004 flags 3, not 4.
-    top_n = F.ceil(F.round(F.count(F.lit(1)).over(whole_period) * F.lit(float(high_risk_share)), 9))
+    top_n = high_risk_count_col(F.count(F.lit(1)).over(whole_period), high_risk_share)
     is_top = (F.row_number().over(by_outcome) <= top_n) & (F.col("label_weighted_next") > 0)
     return ranked.select(
         "village_id",

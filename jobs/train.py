@@ -100,7 +100,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     weights = {int(k): float(v) for k, v in fconf["severity_weights"].items()}  # conf only: no second default
     ls = conf["label_sources"]
     counts = pandas_frame(all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]))
-    share = float(ls.get("high_risk_share", 0.10))
+    share = float(fconf["label"]["high_risk_share"])  # the label's own share: only the sources differ
     panel_all = relabel(panel, counts, lambda p: next_period(p, grain), share)
     cfg = backtest_config(conf)
     make = model_factories(conf, result.models[result.candidate].features)[result.candidate]

@@ -16,10 +16,11 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from features.labels import high_risk_flags
 from features.periods import period_start_col
 from models.baselines import LABEL_HIGH, LABEL_WEIGHTED
 from models.classifiers import RiskModel
-from models.metrics import flag_count, top_k
+from models.metrics import flag_count
 
 AUDIT_SCHEMA = T.StructType(
     [
@@ -97,7 +98,9 @@ def all_source_counts(
 
 
 def relabel(panel: pd.DataFrame, counts: pd.DataFrame, next_of: Callable[[date], date], share: float) -> pd.DataFrame:
-    """The panel with labels rebuilt from `counts` (village_id, period_start, weighted).
+    """The panel with labels rebuilt from `counts` (village_id, period_start, weighted) by the
+    label rule of features.labels (`share` is conf/features.yaml label.high_risk_share), so
+    the comparison changes the label's source and nothing else.
 
     Rows whose original label is null (the last period) stay null.
     """
@@ -112,10 +115,7 @@ def relabel(panel: pd.DataFrame, counts: pd.DataFrame, next_of: Callable[[date],
     ]
     high = pd.Series(None, index=out.index, dtype="object")
     for _, g in out[known].groupby("period_start"):
-        g = g.sort_values("village_id")
-        flags = np.zeros(len(g), dtype=bool)
-        flags[top_k(g[LABEL_WEIGHTED].to_numpy(), flag_count(len(g), share))] = True
-        high.loc[g.index] = flags
+        high.loc[g.index] = high_risk_flags(g, LABEL_WEIGHTED, share)  # the features' own rule
     out[LABEL_HIGH] = high
     return out
 

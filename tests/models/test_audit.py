@@ -95,3 +95,15 @@ def test_relabel_overlap_and_flag_comparison(panel):
     # the same baseline ranks the same way whatever the label: identical flags
     assert (cmp["flagged_citizen_label"] == cmp["flagged_all_source_label"]).all()
     assert cmp["flagged_citizen_label"].sum() == 2
+
+
+def test_relabel_keeps_the_label_rule_a_village_without_incidents_is_never_high_risk(panel):
+    """Only v00 has all-source incidents: of the 2 places (ceil(20 x 0.10)), one stays empty
+    rather than going to v01, the next village by id (features.labels.high_risk_flags)."""
+    periods = sorted(panel["period_start"].unique())
+    counts = pd.DataFrame([("v00", next_period(p, "month"), 3.0) for p in periods],
+                          columns=["village_id", "period_start", "weighted"])
+    relabelled = relabel(panel, counts, lambda p: next_period(p, "month"), share=0.10)
+    known = relabelled[relabelled["label_high_risk_next"].notna()]
+    assert set(known.loc[known["label_high_risk_next"].astype(bool), "village_id"]) == {"v00"}
+    assert int(known["label_high_risk_next"].astype(bool).sum()) == len(periods) - 1  # one per known period
