@@ -7,8 +7,10 @@ docs/features.md, so the three cannot drift apart. Column names follow conf/feat
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import types as T
@@ -252,6 +254,55 @@ def schema_of(columns: list[Column]) -> T.StructType:
 
 
 def markdown_table(columns: list[Column]) -> str:
+    """The feature reference of docs/features.md: one row per column."""
     lines = ["| column | type | definition | window | source |", "|---|---|---|---|---|"]
     lines += [f"| `{c.name}` | {c.type} | {c.definition} | {c.window} | {c.source} |" for c in columns]
     return "\n".join(lines)
+
+
+def replace_generated(text: str, block: str, body: str, where: str) -> str:
+    """`text` with the part between `<!-- BEGIN generated:block -->` and its END marker
+    replaced by `body` (a document whose reference is rendered from the code)."""
+    begin, end = f"<!-- BEGIN generated:{block} -->", f"<!-- END generated:{block} -->"
+    if begin not in text or end not in text:
+        raise ValueError(f"{where} has no {begin} ... {end} block")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "features.md"
+
+
+def rewrite_doc(conf: Mapping[str, Any], grain: str) -> tuple[str, str]:
+    """(current text, text with the generated feature reference) of docs/features.md."""
+    text = DOC.read_text(encoding="utf-8")
+    return text, replace_generated(text, "features", markdown_table(village_feature_columns(conf, grain)), str(DOC))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from conf import load_settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m features.dictionary",
+        description="Rewrite the generated feature reference of docs/features.md from the data "
+                    "dictionary (the default settings); --check only says whether it is current.",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when docs/features.md is stale")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    current, wanted = rewrite_doc(settings.section("features"), str(settings.get("period", "month")))
+    if args.check:
+        if current != wanted:
+            print(f"{DOC} is stale: run `python -m features.dictionary`", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(wanted, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,7 +20,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "tables.md"
-BEGIN, END = "<!-- BEGIN generated:catalog -->", "<!-- END generated:catalog -->"
 
 SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
 
@@ -198,12 +197,10 @@ def render(sections: Mapping[str, Any]) -> str:
 
 def rewrite(doc: Path, sections: Mapping[str, Any]) -> tuple[str, str]:
     """(current text, text with the generated reference) of docs/tables.md."""
+    from features.dictionary import replace_generated
+
     text = doc.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{doc} has no {BEGIN} ... {END} block for the table reference")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return text, f"{head}{BEGIN}\n{render(sections)}\n{END}{tail}"
+    return text, replace_generated(text, "catalog", render(sections), str(doc))
 
 
 def main(argv: list[str] | None = None) -> int:

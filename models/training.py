@@ -432,7 +432,3 @@ def summary_metrics(metrics: pd.DataFrame, sel: Mapping[str, Any], mconf: Mappin
             for model, v in recent_mean(metrics, metric, float(c), recent).items():
                 out.setdefault(str(model), {})[f"{metric}@{float(c):g}_recent{recent}"] = float(v)
     return out
-
-
-def as_date(x: Any) -> date:
-    return pd.Timestamp(x).date()

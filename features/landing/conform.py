@@ -5,7 +5,7 @@ Pure DataFrame transforms; jobs/ingest.py decides what is written where.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, Window
@@ -238,7 +238,3 @@ def merge_condition(key: Sequence[str]) -> str:
 def newer_condition() -> str:
     return ("s.updated_at > t.updated_at OR (s.updated_at = t.updated_at AND "
             "(s._file > t._file OR (s._file = t._file AND s._line > t._line)))")
-
-
-def code_columns(spec: TableSpec) -> Mapping[str, str]:
-    return {c.name: c.codes for c in spec.columns if c.type == "code"}

@@ -185,10 +185,6 @@ def _earlier(ts: str, days: int) -> str:
     return (datetime.strptime(ts, "%Y-%m-%d %H:%M:%S") - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def dirty_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=DIRTY_COLUMNS)
-
-
 def csv_text(frame: pd.DataFrame) -> str:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
