@@ -301,7 +301,12 @@ class SourceLoader:
         checked = self._cache(checked)
         bf = self.conf["batch_failure"]
         silver_name = spec.table
-        silver = read_or_empty(self.ctx, silver_name, conform.silver_schema(spec))
+        schema = conform.silver_schema(spec)
+        silver = read_or_empty(self.ctx, silver_name, schema)
+        # A table of an earlier release lacks lineage added since (_file_hash, _key_id): null
+        # here, as the table will hold for its old rows once _write adds the columns.
+        silver = silver.withColumns({f.name: F.lit(None).cast(f.dataType) for f in schema.fields
+                                     if f.name not in silver.columns})
         candidates = self._cache(B.silver_candidates(checked, spec, silver, run_id, self.now))
         counts, flagged = B.batch_counts(stats, checked, candidates, checks)
         # A file whose own rows mostly fail is rejected alone (recorded with its reasons; it

@@ -38,6 +38,7 @@ DERIVED = {
 DROPPED = {"survey": ("completed",)}
 LINEAGE = {
     "_file": (T.StringType(), "landed file (relative to the landing root) of this row version"),
+    "_file_hash": (T.StringType(), "SHA-256 of that file's content (null on rows of releases before it)"),
     "_line": (T.LongType(), "physical line of the row in that file"),
     "_run_id": (T.StringType(), "ingest run that wrote this row version"),
 }
@@ -189,14 +190,16 @@ def version_order(prefix: str = "") -> list[Column]:
 def split_versions(rows: DataFrame, silver: DataFrame, spec: TableSpec) -> DataFrame:
     """Marks each accepted row: `_dup` (same key and content as an earlier row of the batch
     or as the version silver holds) and `_wins` (the row becomes the silver version of its key).
-    Content excludes lineage, and updated_at when the source has none."""
+    Content excludes lineage, and updated_at when the source has none. A row silver already
+    holds from this very file content and line (a run stopped after its MERGE, before its
+    manifest) is no duplicate of itself: it counts as accepted again, and does not win."""
     key = list(spec.key)
     content = [c for c in rows.columns if not c.startswith("_") and not (
         c == "updated_at" and spec.updated_at == "ingest_time")]
     h = rows.withColumn("_h", content_hash(content))
     cur = silver.select(*[F.col(k).alias(f"_t_{k}") for k in key],
                         content_hash(content).alias("_t_h"), *[F.col(c).alias(f"_t_{c}")
-                                                               for c in ("updated_at", "_file", "_line")])
+                                                               for c in ("updated_at", "_file", "_file_hash", "_line")])
     first = Window.partitionBy(*key, "_h").orderBy("_file", "_line").rowsBetween(
         Window.unboundedPreceding, Window.currentRow)
     newest = Window.partitionBy(*key).orderBy(F.col("_dup"), *version_order()).rowsBetween(
@@ -207,12 +210,15 @@ def split_versions(rows: DataFrame, silver: DataFrame, spec: TableSpec) -> DataF
              | (F.col("updated_at") > F.col("_t_updated_at"))
              | ((F.col("updated_at") == F.col("_t_updated_at"))
                 & (F.struct("_file", "_line") > F.struct("_t__file", "_t__line"))))
+    itself = ((F.col("_file") == F.col("_t__file")) & (F.col("_file_hash") == F.col("_t__file_hash"))
+              & (F.col("_line") == F.col("_t__line")))
+    same_as_silver = (F.col("_h") == F.col("_t_h")) & ~F.coalesce(itself, F.lit(False))
     marked = joined.withColumn(
-        "_dup", (F.row_number().over(first) > 1) | F.coalesce(F.col("_h") == F.col("_t_h"), F.lit(False))
+        "_dup", (F.row_number().over(first) > 1) | F.coalesce(same_as_silver, F.lit(False))
     )
     return (
         marked.withColumn("_wins", ~F.col("_dup") & (F.row_number().over(newest) == 1) & newer)
-        .drop("_h", "_t_h", *[f"_t_{k}" for k in key], "_t_updated_at", "_t__file", "_t__line")
+        .drop("_h", "_t_h", *[f"_t_{k}" for k in key], "_t_updated_at", "_t__file", "_t__file_hash", "_t__line")
     )
 
 

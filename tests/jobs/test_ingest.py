@@ -453,3 +453,31 @@ def test_the_development_key_only_for_a_landing_marked_synthetic(ictx, tmp_path,
     assert is_synthetic(landing)
     out = ingest(ictx, landing, sources=["villages"], ingest_time=NOW, great_expectations=False)
     assert out.failed_sources == [] and ictx.lakehouse.exists(ictx.spark, "silver.villages")
+
+
+def test_a_run_stopped_before_its_manifest_is_counted_the_same_when_retried(ictx, landing, monkeypatch):
+    """Killed after the silver MERGE, before the manifest commit: the retry finds its rows in
+    silver from the very same file content and lines, and counts them accepted again (not
+    duplicates of themselves); silver and bronze hold each row once."""
+    from jobs import ingest as job
+
+    ctx, spark, lh = ictx, ictx.spark, ictx.lakehouse
+
+    def stopped(self):
+        raise KeyboardInterrupt("killed before the manifest")
+
+    monkeypatch.setattr(job.SourceLoader, "flush_log", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        job.ingest(ctx, landing, sources=["villages", "incidents"], ingest_time=NOW, great_expectations=False)
+    assert not lh.exists(spark, "ops.ingest_log") and lh.read(spark, "silver.incidents").count() == 3
+    bronze = sorted(r["_line"] for r in lh.read(spark, "bronze.incidents").collect())
+    monkeypatch.undo()
+    ctx.run_id = "run-retry"
+    again = job.ingest(ctx, landing, sources=["villages", "incidents"], ingest_time=NOW, great_expectations=False)
+    inc = {s.source: s for s in again.sources}["incidents"]
+    # the same counts as a run never stopped (test_ingest_end_to_end)
+    assert (inc.files_loaded, inc.rows_read, inc.rows_accepted, inc.rows_quarantined, inc.rows_duplicate) == (
+        1, 10, 3, 6, 1)
+    assert lh.read(spark, "silver.incidents").count() == 3
+    assert sorted(r["_line"] for r in lh.read(spark, "bronze.incidents").collect()) == bronze  # not doubled
+    assert {r["_run_id"] for r in lh.read(spark, "silver.incidents").collect()} == {"test-run"}  # not rewritten
