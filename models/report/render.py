@@ -312,9 +312,9 @@ def _inert(frame: pd.DataFrame) -> pd.DataFrame:
     apostrophe, so a name like =HYPERLINK(...) from a landing file is shown, not run."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = [("'" + v) if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                        for v in out[col]]
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = pd.Series([("'" + v) if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                                  for v in out[col]], index=out.index, dtype=out[col].dtype)
     return out
 
 

@@ -82,3 +82,14 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_csv_formulas_are_inert_whatever_the_text_dtype():
+    """Names held as pandas' string dtype (pandas 3's default for text) are made inert too."""
+    from models.report.render import _inert
+
+    frame = pd.DataFrame({"village_name": pd.array(['=HYPERLINK("http://x")', "东村", None], dtype="string"),
+                          "rank": [1, 2, 3]})
+    out = _inert(frame)
+    assert out["village_name"].tolist()[:2] == ["'=HYPERLINK(\"http://x\")", "东村"]
+    assert out["village_name"].isna().tolist() == [False, False, True] and out["rank"].tolist() == [1, 2, 3]
