@@ -130,14 +130,14 @@ def _sensitive_positions(names: list[str], opts: ReadOptions) -> list[int]:
     ]
 
 
-def _redact_csv(fields: list[str], names: list[str], positions: list[int]) -> str:
-    """Raw text of a malformed line with every field that may hold personal data hidden.
-    A line with k fields too few may have its values shifted k places to the left. A field
-    holding a line break was opened by a quote that swallowed later lines (an unbalanced
-    quote): it and every field after it may hold any column of those lines."""
-    cut = max(0, min(positions) - max(0, len(names) - len(fields)))
-    cut = min([cut, *(i for i, f in enumerate(fields) if "\n" in f or "\r" in f)])
-    kept = [f if i < cut else REDACTED for i, f in enumerate(fields)]
+def _redact_csv(fields: list[str]) -> str:
+    """Raw text of a malformed line of a source with personal columns, every field hidden: a
+    line with the wrong number of fields may be any part of a record broken by an unquoted
+    line break or an unbalanced quote, its values shifted either way by any count, so no
+    position is known to be free of personal data (a fuzzed file showed a name moved two
+    places left by a break in an earlier field). The field count and the line number stay,
+    to find the line in its file."""
+    kept = [REDACTED] * max(1, len(fields))
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(kept)
     return buf.getvalue()
@@ -182,7 +182,7 @@ def parse_csv(text: str, opts: ReadOptions) -> Iterator[dict]:
         if not fields and not bad:
             continue  # blank line
         if bad:
-            shown = _redact_csv(fields, names, positions) if positions else raw.rstrip("\r\n")
+            shown = _redact_csv(fields) if positions else raw.rstrip("\r\n")
             yield {"_line": line, "_raw": shown or REDACTED}
         else:
             yield {"_line": line, **_row(dict(zip(names, fields, strict=True)), opts)}

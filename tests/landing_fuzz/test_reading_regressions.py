@@ -47,6 +47,18 @@ def test_unbalanced_quote_hides_the_personal_values_of_the_lines_it_swallows():
             'I3,open",x\n'
             'I4,open,x,司马若曦\n')
     got = list(parse_file(text.encode(), "utf-8", opts))
-    assert got[0] == {"_line": 2, "_raw": f"I1,{REDACTED},{REDACTED}"}
+    assert got[0] == {"_line": 2, "_raw": f"{REDACTED},{REDACTED},{REDACTED}"}
     assert got[1]["_line"] == 5 and got[1]["incident_id"] == "I4" and got[1]["reporter_name"] != "司马若曦"
     assert len(got) == 2
+
+
+def test_a_continuation_line_with_too_many_fields_shows_no_name():
+    """Found by the long fuzz profile: an unquoted line break in `note` moves the next line's
+    values two places left, and with two fields too many the name sat in a kept position."""
+    opts = ReadOptions(source="incidents", format="csv",
+                       fields=("incident_id", "note", "status", "reporter_name"), required=("incident_id",),
+                       personal={"reporter_name": "name"}, drop=(), extra_patterns=(), key=b"k" * 32)
+    text = "incident_id,note,status,reporter_name\nI1,two\nlines,open,欧阳明轩,,\n"
+    got = list(parse_file(text.encode(), "utf-8", opts))
+    assert got == [{"_line": 2, "_raw": f"{REDACTED},{REDACTED}"},
+                   {"_line": 3, "_raw": ",".join([REDACTED] * 5)}]
