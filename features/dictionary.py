@@ -280,6 +280,19 @@ def rewrite_doc(conf: Mapping[str, Any], grain: str) -> tuple[str, str]:
     return text, replace_generated(text, "features", markdown_table(village_feature_columns(conf, grain)), str(DOC))
 
 
+def write_or_check(doc: Path, current: str, wanted: str, command: str, check: bool) -> int:
+    """A generated document's command line: with `check`, exit 1 (saying so) when `doc` is
+    stale; else write it. Shared by this module and jobs/catalog.py."""
+    if check:
+        if current != wanted:
+            print(f"{doc} is stale: run `{command}`", file=sys.stderr)
+            return 1
+        return 0
+    doc.write_text(wanted, encoding="utf-8")
+    print(f"wrote {doc}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -294,14 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     current, wanted = rewrite_doc(settings.section("features"), str(settings.get("period", "month")))
-    if args.check:
-        if current != wanted:
-            print(f"{DOC} is stale: run `python -m features.dictionary`", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(wanted, encoding="utf-8")
-    print(f"wrote {DOC}")
-    return 0
+    return write_or_check(DOC, current, wanted, "python -m features.dictionary", args.check)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ of a real lakehouse with it. `python -m jobs.catalog` rewrites the reference in 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -212,16 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/tables.md is stale")
     args = parser.parse_args(argv)
     from conf import load_settings
+    from features.dictionary import write_or_check
 
     current, wanted = rewrite(DOC, sections_of(load_settings()))
-    if args.check:
-        if current != wanted:
-            print(f"{DOC} is stale: run `python -m jobs.catalog`", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(wanted, encoding="utf-8")
-    print(f"wrote {DOC}")
-    return 0
+    return write_or_check(DOC, current, wanted, "python -m jobs.catalog", args.check)
 
 
 if __name__ == "__main__":

@@ -226,3 +226,35 @@ def table_versions(lakehouse: Path) -> dict[str, int]:
 
     return {f"{folder.parent.name}.{folder.name}": DeltaTable(str(folder)).version()
             for folder in sorted(lakehouse.glob("*/*")) if (folder / "_delta_log").is_dir()}
+
+
+def schedule_for_tests(path: Path, schedules: dict[str, str] | None = None) -> Path:
+    """conf/schedule.yaml for the end-to-end tests: a small local master, the test profile's
+    driver JVM options (spark-submit starts the JVM before the job reads its profile), no
+    retries (a failure shows at once) and, per DAG block, any schedule of `schedules`."""
+    import yaml
+
+    from conf import load_settings
+
+    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
+    data["spark"]["master"] = "local[2]"
+    data["spark"]["driver_memory"] = "1g"
+    java = load_settings("test")["spark.conf"]["spark.driver.extraJavaOptions"]
+    data["spark"]["conf"] = {**(data["spark"].get("conf") or {}), "spark.driver.extraJavaOptions": java}
+    for block in ("pipeline", "training"):
+        data[block]["retries"] = 0
+    for block, cron in (schedules or {}).items():
+        data[block]["schedule"] = cron
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def run_airflow(env: dict[str, str], *args: str, log: Path, timeout: int = 3600) -> str:
+    """One `airflow` command in the test's AIRFLOW_HOME; its output (also in `log`), asserted exit 0."""
+    proc = subprocess.run(
+        [str(AIRFLOW_BIN / "airflow"), *args], env=env, cwd=env["AIRFLOW_HOME"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+    )
+    log.write_text(proc.stdout, encoding="utf-8")
+    assert proc.returncode == 0, f"airflow {' '.join(args)} failed (log {log}):\n{proc.stdout[-4000:]}"
+    return proc.stdout

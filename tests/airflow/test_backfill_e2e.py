@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from af_harness import (
-    AIRFLOW_BIN,
     ROOT,
     Services,
     airflow_env,
@@ -31,6 +29,8 @@ from af_harness import (
     free_port,
     metadata,
     port_open,
+    run_airflow,
+    schedule_for_tests,
     scheduler_env,
     table_versions,
 )
@@ -54,30 +54,8 @@ VILLAGES = 12
 WAIT_SECONDS = 1800
 
 
-def _schedule(path: Path) -> Path:
-    """conf/schedule.yaml with a monthly pipeline, a small local master, the test profile's
-    driver JVM options and no retries (a failure shows at once)."""
-    from conf import load_settings
-
-    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
-    data["spark"]["master"] = "local[2]"
-    data["spark"]["driver_memory"] = "1g"
-    java = load_settings("test")["spark.conf"]["spark.driver.extraJavaOptions"]
-    data["spark"]["conf"] = {**(data["spark"].get("conf") or {}), "spark.driver.extraJavaOptions": java}
-    data["pipeline"]["schedule"] = MONTHLY
-    data["pipeline"]["retries"] = 0
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
 def _airflow(env: dict[str, str], *args: str, log: Path) -> str:
-    proc = subprocess.run(
-        [str(AIRFLOW_BIN / "airflow"), *args], env=env, cwd=env["AIRFLOW_HOME"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
-    )
-    log.write_text(proc.stdout, encoding="utf-8")
-    assert proc.returncode == 0, f"airflow {' '.join(args)} failed (log {log}):\n{proc.stdout[-4000:]}"
-    return proc.stdout
+    return run_airflow(env, *args, log=log, timeout=600)
 
 
 def _utc(value: str | None) -> str | None:
@@ -158,7 +136,7 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     port = free_port()
     env = airflow_env(
         home,
-        RURAL_RISK_SCHEDULE=str(_schedule(work / "schedule.yaml")),
+        RURAL_RISK_SCHEDULE=str(schedule_for_tests(work / "schedule.yaml", {"pipeline": MONTHLY})),
         RURAL_RISK_LAKEHOUSE=str(lakehouse),
         RURAL_RISK_LANDING=str(landing),
         RURAL_RISK_REPORTS=str(reports),

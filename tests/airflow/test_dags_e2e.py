@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from af_harness import AIRFLOW_BIN, ROOT, airflow_env, airflow_python
+from af_harness import ROOT, airflow_env, airflow_python, run_airflow, schedule_for_tests
 
 # 17 spark-submits (7 + 7 + 3): part of `make test` (and so CI);
 # `make test-airflow-e2e` runs it alone.
@@ -33,31 +32,8 @@ GOLD = ("gold.village_features", "gold.village_risk", "gold.patrol_plan")
 SOURCES = ("villages", "population", "incidents", "patrols", "organizations", "resources", "survey")
 
 
-def _schedule(path: Path) -> Path:
-    """conf/schedule.yaml with a small local master, the test profile's driver JVM options
-    (spark-submit starts the JVM before the job reads its profile) and no retries (a failure
-    shows at once)."""
-    from conf import load_settings
-
-    data = yaml.safe_load((ROOT / "conf" / "schedule.yaml").read_text(encoding="utf-8"))
-    data["spark"]["master"] = "local[2]"
-    data["spark"]["driver_memory"] = "1g"
-    java = load_settings("test")["spark.conf"]["spark.driver.extraJavaOptions"]
-    data["spark"]["conf"] = {**(data["spark"].get("conf") or {}), "spark.driver.extraJavaOptions": java}
-    for block in ("pipeline", "training"):
-        data[block]["retries"] = 0
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
 def _airflow(env: dict[str, str], *args: str, log: Path) -> str:
-    proc = subprocess.run(
-        [str(AIRFLOW_BIN / "airflow"), *args], env=env, cwd=env["AIRFLOW_HOME"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=3600,
-    )
-    log.write_text(proc.stdout, encoding="utf-8")
-    assert proc.returncode == 0, f"airflow {' '.join(args)} failed (log {log}):\n{proc.stdout[-4000:]}"
-    return proc.stdout
+    return run_airflow(env, *args, log=log)
 
 
 def _dag_test(env: dict[str, str], dag_id: str, log: Path, *extra: str) -> str:
@@ -98,7 +74,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home.mkdir()
     env = airflow_env(
         home,
-        RURAL_RISK_SCHEDULE=str(_schedule(work / "schedule.yaml")),
+        RURAL_RISK_SCHEDULE=str(schedule_for_tests(work / "schedule.yaml")),
         RURAL_RISK_LAKEHOUSE=str(lakehouse),
         RURAL_RISK_LANDING=str(landing),
         RURAL_RISK_REPORTS=str(reports),
