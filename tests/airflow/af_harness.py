@@ -258,3 +258,29 @@ def run_airflow(env: dict[str, str], *args: str, log: Path, timeout: int = 3600)
     log.write_text(proc.stdout, encoding="utf-8")
     assert proc.returncode == 0, f"airflow {' '.join(args)} failed (log {log}):\n{proc.stdout[-4000:]}"
     return proc.stdout
+
+
+def county_deployment(work: Path, villages: int, schedules: dict[str, str] | None = None,
+                      **extra_env: str) -> tuple[dict[str, str], Path, Path, Path]:
+    """A tiny generated county (2 years, seed 7) and the Airflow environment of a deployment
+    over it in `work`: (env, landing, lakehouse, reports); AIRFLOW_HOME is work/airflow."""
+    landing, lakehouse, reports = work / "landing", work / "lakehouse", work / "reports"
+    subprocess.run(
+        [str(ROOT / ".venv/bin/rural-risk"), "generate", "--out", str(landing),
+         "--villages", str(villages), "--years", "2", "--seed", "7"],
+        check=True, capture_output=True, timeout=600,
+    )
+    home = work / "airflow"
+    home.mkdir()
+    env = airflow_env(
+        home,
+        RURAL_RISK_SCHEDULE=str(schedule_for_tests(work / "schedule.yaml", schedules)),
+        RURAL_RISK_LAKEHOUSE=str(lakehouse),
+        RURAL_RISK_LANDING=str(landing),
+        RURAL_RISK_REPORTS=str(reports),
+        RURAL_RISK_PROFILE="test",
+        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only-not-a-secret"),
+        **extra_env,
+    )
+    return env, landing, lakehouse, reports
+

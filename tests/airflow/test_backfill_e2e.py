@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,15 +21,13 @@ from typing import Any
 
 import pytest
 from af_harness import (
-    ROOT,
     Services,
-    airflow_env,
     airflow_python,
+    county_deployment,
     free_port,
     metadata,
     port_open,
     run_airflow,
-    schedule_for_tests,
     scheduler_env,
     table_versions,
 )
@@ -125,25 +122,9 @@ def _wait_backfill_complete(home: Path, backfill_id: int, services: Services) ->
 def backfill(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     airflow_python()  # skips when .venv-airflow was never built
     work = tmp_path_factory.mktemp("airflow-backfill")
-    landing, lakehouse, reports = work / "landing", work / "lakehouse", work / "reports"
-    subprocess.run(
-        [str(ROOT / ".venv/bin/rural-risk"), "generate", "--out", str(landing),
-         "--villages", str(VILLAGES), "--years", "2", "--seed", "7"],
-        check=True, capture_output=True, timeout=600,
-    )
-    home = work / "airflow"
-    home.mkdir()
-    port = free_port()
-    env = airflow_env(
-        home,
-        RURAL_RISK_SCHEDULE=str(schedule_for_tests(work / "schedule.yaml", {"pipeline": MONTHLY})),
-        RURAL_RISK_LAKEHOUSE=str(lakehouse),
-        RURAL_RISK_LANDING=str(landing),
-        RURAL_RISK_REPORTS=str(reports),
-        RURAL_RISK_PROFILE="test",
-        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only-not-a-secret"),
-        **scheduler_env(home, port),
-    )
+    port, home = free_port(), work / "airflow"
+    env, landing, lakehouse, reports = county_deployment(
+        work, VILLAGES, {"pipeline": MONTHLY}, **scheduler_env(home, port))
     _airflow(env, "db", "migrate", log=work / "migrate.log")
     # The scheduler reads serialized DAGs only: write them once (a deployment's dag-processor
     # does this continuously), and unpause, since the scheduler leaves a paused DAG's runs queued.

@@ -9,15 +9,13 @@ first_champion task trains nothing); then the training DAG backtests, trains and
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from af_harness import ROOT, airflow_env, airflow_python, run_airflow, schedule_for_tests
+from af_harness import airflow_python, county_deployment, run_airflow
 
 # 17 spark-submits (7 + 7 + 3): part of `make test` (and so CI);
 # `make test-airflow-e2e` runs it alone.
@@ -64,23 +62,7 @@ def _snapshot(lakehouse: Path) -> dict[str, Any]:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     airflow_python()  # skips when .venv-airflow was never built
     work = tmp_path_factory.mktemp("airflow-e2e")
-    landing, lakehouse, reports = work / "landing", work / "lakehouse", work / "reports"
-    subprocess.run(
-        [str(ROOT / ".venv/bin/rural-risk"), "generate", "--out", str(landing),
-         "--villages", str(VILLAGES), "--years", "2", "--seed", "7"],
-        check=True, capture_output=True, timeout=600,
-    )
-    home = work / "airflow"
-    home.mkdir()
-    env = airflow_env(
-        home,
-        RURAL_RISK_SCHEDULE=str(schedule_for_tests(work / "schedule.yaml")),
-        RURAL_RISK_LAKEHOUSE=str(lakehouse),
-        RURAL_RISK_LANDING=str(landing),
-        RURAL_RISK_REPORTS=str(reports),
-        RURAL_RISK_PROFILE="test",
-        RURAL_RISK_PSEUDONYM_KEY=os.environ.get("RURAL_RISK_PSEUDONYM_KEY", "test-key-for-the-suite-only-not-a-secret"),
-    )
+    env, _, lakehouse, reports = county_deployment(work, VILLAGES)
     _airflow(env, "db", "migrate", log=work / "migrate.log")
     full = _dag_test(env, "rural_risk_pipeline", work / "pipeline-1.log")
     after_full = _snapshot(lakehouse)
