@@ -59,8 +59,9 @@ def lakehouse_tables(ctx):
 
 
 def test_report_page_shows_the_tables_numbers_and_says_what_is_missing(ctx, tmp_path):
+    from browser import ensure_chromium, load, parse
+
     from jobs.report import report
-    from models.report.browser import ensure_chromium, load, parse
 
     lakehouse_tables(ctx)
     path = report(ctx, out_dir=tmp_path / "reports")

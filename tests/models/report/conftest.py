@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    from models.report.browser import ensure_chromium
+    from browser import ensure_chromium
 
     found = ensure_chromium(Path(__file__).resolve().parents[3])
     if found is None:

@@ -7,8 +7,8 @@ from datetime import UTC, date
 
 import pandas as pd
 import pytest
+from browser import load, parse
 
-from models.report.browser import load, parse
 from models.report.data import ReportData, _attach_plan
 from models.report.render import write_report
 

@@ -1,7 +1,7 @@
 """Load a report page in headless Chromium: the DOM it builds and every console message it logs.
 
-Used by the tests (and handy to check a page on a server): Chromium is started with a fresh
-profile, no network services, and `--enable-logging=stderr --v=0`, which prints each console
+The suite's tooling, not part of the package (handy to check a page on a server too):
+Chromium is started with a fresh profile, no network services, and `--enable-logging=stderr --v=0`, which prints each console
 message (errors, CSP violations, failed loads) as a line holding ':CONSOLE'.
 """
 
