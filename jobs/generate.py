@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    from models.synthetic import code_labels, load_params
-    from models.synthetic.county import Request, check_request, generate
+    from synthetic import code_labels, load_params
+    from synthetic.county import Request, check_request, generate
 
     params = load_params(ctx.settings.section("generator"))
     d = params["defaults"]

@@ -42,8 +42,8 @@ def report(ctx: RunContext, out_dir: str | Path | None = None, top_n: int = 30,
     made from the same table versions, settings and code is kept as it is (no Spark)."""
     from conf.language import language
     from jobs.reuse import MARK, decide, stage_inputs
-    from models.report.data import TABLES, gather
-    from models.report.render import publish_latest, write_report
+    from report.data import TABLES, gather
+    from report.render import publish_latest, write_report
 
     lang = language(ctx.settings)  # a wrong value stops here, before Spark starts
     folder = Path(out_dir or ctx.settings.get("reports.dir", "reports"))

@@ -1,9 +1,10 @@
 """The import graph of the project's packages: no cycle, and the layers point one way.
 
-Layers, bottom up: conf -> features -> models -> jobs (airflow_dags stand apart and call the
-command line). Every import counts, at module level or inside a function. The one edge
-models -> jobs that is left (models reach the lakehouse through jobs.lakehouse) is listed
-here by module, so no new one can appear; issue: move the lakehouse I/O below models.
+Layers, bottom up: conf -> features -> models -> synthetic, report -> jobs (airflow_dags
+stand apart and call the command line). Every import counts, at module level or inside a
+function. The one upward edge left (three models modules and report.data reach the lakehouse
+through jobs.lakehouse) is listed here by module, so no new one can appear; next step: move
+the lakehouse I/O below models.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("conf", "features", "models", "jobs")
+PACKAGES = ("conf", "features", "models", "synthetic", "report", "jobs")
 LAYER = {name: i for i, name in enumerate(PACKAGES)}
 # models modules that still import jobs.lakehouse (and only it), to be moved below models
-MODELS_ON_THE_LAKEHOUSE = {"models.panel", "models.registry", "models.training", "models.report.data"}
+MODELS_ON_THE_LAKEHOUSE = {"models.panel", "models.registry", "models.training", "report.data"}
 
 
 def _module(path: Path) -> str:

@@ -282,7 +282,7 @@ def test_a_file_that_mostly_fails_is_rejected_alone_with_its_cause(ictx, tmp_pat
 def test_generated_dirty_county_ends_where_its_truth_says(ctx, tmp_path):
     """Every planted dirty row of a tiny generated county is quarantined with its reason,
     counted as a duplicate, or accepted with its label mapped; personal values stay hidden."""
-    pytest.importorskip("models.synthetic", reason="generator not in this checkout")
+    pytest.importorskip("synthetic", reason="generator not in this checkout")
     import pandas as pd
 
     from jobs.cli import main

@@ -123,7 +123,7 @@ def test_report_page_shows_the_tables_numbers_and_says_what_is_missing(ctx, tmp_
 
 def test_report_without_scores_says_what_to_run(ctx, tmp_path):
     from jobs.report import report
-    from models.report.data import ReportInputError
+    from report.data import ReportInputError
 
     with pytest.raises(ReportInputError, match="rural-risk score"):
         report(ctx, out_dir=tmp_path)

@@ -1,5 +1,5 @@
 """Names that reach silver as landed (formulas, HTML; see test_fuzz_landing.py) are shown escaped
-in the report page and made formula-safe in its CSV files (models/report/render.py), called
+in the report page and made formula-safe in its CSV files (report/render.py), called
 directly on a small frame."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import date
 import pandas as pd
 from strategies import FORMULAS, HTML
 
-from models.report.data import ReportData, _attach_plan
-from models.report.render import plan_csv, render, risk_csv
+from report.data import ReportData, _attach_plan
+from report.render import plan_csv, render, risk_csv
 
 MAY = date(2024, 5, 1)
 NAMES = ['=HYPERLINK("http://x")', "<script>alert(1)</script>", "=cmd|' /C calc'!A0", "+1+2", "-2+3",
@@ -86,7 +86,7 @@ def _number(text: str) -> bool:
 
 def test_csv_formulas_are_inert_whatever_the_text_dtype():
     """Names held as pandas' string dtype (pandas 3's default for text) are made inert too."""
-    from models.report.render import _inert
+    from report.render import _inert
 
     frame = pd.DataFrame({"village_name": pd.array(['=HYPERLINK("http://x")', "东村", None], dtype="string"),
                           "rank": [1, 2, 3]})

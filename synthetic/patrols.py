@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.synthetic.assets import ORG_TYPES
-from models.synthetic.process import ACTOR_ORG, ACTORS, World
+from synthetic.assets import ORG_TYPES
+from synthetic.process import ACTOR_ORG, ACTORS, World
 
 SECOND = np.timedelta64(1, "s")
 UNIT_CODE = {"police": "PS", "auxiliary_police": "FJ"}

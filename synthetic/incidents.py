@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.synthetic.personal import people
-from models.synthetic.process import CATEGORIES, World, by_category
+from synthetic.personal import people
+from synthetic.process import CATEGORIES, World, by_category
 
 MINUTE = np.timedelta64(1, "m")
 SECOND = np.timedelta64(1, "s")

@@ -61,7 +61,7 @@ class _Reader:
 
     def __call__(self, name: str) -> DataFrame | None:
         if name not in TABLES:
-            raise ValueError(f"the report reads {name}, which models.report.data.TABLES does not list")
+            raise ValueError(f"the report reads {name}, which report.data.TABLES does not list")
         if self.lakehouse.exists(self.spark, name):
             return self.lakehouse.read(self.spark, name)
         self.missing.append(name)

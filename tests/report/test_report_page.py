@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from browser import load, parse
 
-from models.report.data import ReportData, _attach_plan
-from models.report.render import write_report
+from report.data import ReportData, _attach_plan
+from report.render import write_report
 
 EVIL = 'Dong<script>alert("x")</script>&co'
 MAY = date(2024, 5, 1)
@@ -119,7 +119,7 @@ def test_console_check_catches_a_broken_page(tmp_path, chromium):
 
 
 def test_chinese_names_draw_without_glyph_warnings(recwarn):
-    from models.report.charts import trends_svg
+    from report.charts import trends_svg
 
     trends = pd.DataFrame({"township_name": ["城关镇", "城关镇", "李家庄乡", "李家庄乡"],
                            "period_start": [date(2024, 3, 1), date(2024, 4, 1)] * 2,
@@ -154,7 +154,7 @@ def _command_centre_data() -> ReportData:
 def test_header_says_what_the_page_covers_and_how_good_it_is(tmp_path):
     from datetime import datetime
 
-    from models.report.render import skill_sentence
+    from report.render import skill_sentence
 
     data = _command_centre_data()
     written = datetime(2024, 4, 30, 9, 0, tzinfo=UTC)

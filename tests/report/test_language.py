@@ -13,10 +13,10 @@ from test_report_page import _command_centre_data, full_data
 
 from conf import Settings
 from conf.language import LanguageError, check_language, language
-from models.report.i18n import LOCALE, load_catalog
-from models.report.render import TEMPLATES, environment, render, skill_sentence
+from report.i18n import LOCALE, load_catalog
+from report.render import TEMPLATES, environment, render, skill_sentence
 
-REPORT = Path(__file__).resolve().parents[3] / "models" / "report"
+REPORT = Path(__file__).resolve().parents[2] / "report"
 WRITTEN = datetime(2024, 4, 30, 9, 0, tzinfo=UTC)
 
 
@@ -70,7 +70,7 @@ def test_page_is_chinese_by_default():
 
 
 def test_every_section_is_chinese_when_tables_are_missing():
-    from models.report.data import ReportData, _attach_plan
+    from report.data import ReportData, _attach_plan
 
     bare = ReportData(period_start=date(2024, 5, 1), risk=full_data().risk, missing=["silver.villages"])
     _attach_plan(bare)

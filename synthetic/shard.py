@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.synthetic import assets
-from models.synthetic.geography import County, rng_for
-from models.synthetic.incidents import build_incidents, truth_counts
-from models.synthetic.patrols import build_patrols
-from models.synthetic.process import CATEGORIES, month_starts, simulate
-from models.synthetic.survey import build_survey
-from models.synthetic.writers import LandingWriter, RawJSON, csv_text, fmt_date, fmt_num, fmt_ts
+from synthetic import assets
+from synthetic.geography import County, rng_for
+from synthetic.incidents import build_incidents, truth_counts
+from synthetic.patrols import build_patrols
+from synthetic.process import CATEGORIES, month_starts, simulate
+from synthetic.survey import build_survey
+from synthetic.writers import LandingWriter, RawJSON, csv_text, fmt_date, fmt_num, fmt_ts
 
 COLUMNS = {
     "villages": ["village_id", "village_name", "township_id", "township_name", "county_id", "county_name",

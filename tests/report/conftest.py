@@ -11,7 +11,7 @@ import pytest
 def chromium() -> str:
     from browser import ensure_chromium
 
-    found = ensure_chromium(Path(__file__).resolve().parents[3])
+    found = ensure_chromium(Path(__file__).resolve().parents[2])
     if found is None:
         pytest.skip("chromium is absent and could not be installed (`make browser` needs root and apt)")
     return found

@@ -315,8 +315,8 @@ def test_some_file_ends_with_a_truncated_line(small_county: Path) -> None:
 
 
 def test_a_truncated_villages_file_keeps_every_village(tmp_path: Path) -> None:
-    from models.synthetic import code_labels, load_params
-    from models.synthetic.writers import LandingWriter
+    from synthetic import code_labels, load_params
+    from synthetic.writers import LandingWriter
 
     columns = landed_columns("villages")
     rows = pd.DataFrame({c: ["x"] * 2 for c in columns})

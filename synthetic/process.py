@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import sparse
 
 from features.calendar import festival_dates
-from models.synthetic.assets import active_counts
+from synthetic.assets import active_counts
 
 CATEGORIES = (
     "theft", "burglary", "livestock_theft", "crop_theft", "fraud", "telecom_fraud", "dispute",

@@ -12,9 +12,9 @@ import pytest
 def generate(out: Path, villages: int = 40, years: int = 2, seed: int = 7, dirty_rate: float = 0.02,
              gb18030: tuple[str, ...] = (), overrides: dict | None = None) -> Path:
     """Generate in-process (no Spark) and return the landing folder."""
-    from models.synthetic import code_labels, load_params
-    from models.synthetic.county import Request
-    from models.synthetic.county import generate as run
+    from synthetic import code_labels, load_params
+    from synthetic.county import Request
+    from synthetic.county import generate as run
 
     req = Request(out=out, villages=villages, years=years, seed=seed, start=date(2021, 1, 1),
                   dirty_rate=dirty_rate, gb18030=gb18030)

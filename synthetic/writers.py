@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.synthetic.dirty import SPECS, applicable, mutate
-from models.synthetic.geography import rng_for
+from synthetic.dirty import SPECS, applicable, mutate
+from synthetic.geography import rng_for
 
 DIRTY_COLUMNS = ["source", "file", "line", "kind", "field", "expected_reason"]
 

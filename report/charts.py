@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from models.report.i18n import DEFAULT_LANGUAGE, N_, translator
+from report.i18n import DEFAULT_LANGUAGE, N_, translator
 
 # Sequential risk palette (light yellow -> dark red), colour-blind safe (ColorBrewer YlOrRd).
 RISK_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")

@@ -8,7 +8,7 @@ is read into a standard `gettext.NullTranslations` that Jinja2 installs.
 
 Why a YAML catalog and not a .po file: the standard library reads only compiled .mo files, a
 binary that would drift from its source, and the compiler (Babel or GNU msgfmt) is not a
-dependency of the project; pyyaml is. tests/models/report/test_language.py extracts every
+dependency of the project; pyyaml is. tests/report/test_language.py extracts every
 message of the template (Environment.extract_translations) and of the Python modules and
 fails when one has no Chinese text or the catalog holds one nobody uses.
 """

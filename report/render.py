@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from features.periods import period_end
-from models.report.charts import (
+from report.charts import (
     RISK_BREAKS,
     RISK_COLOURS,
     STRATEGY_WORDS,
@@ -23,8 +23,8 @@ from models.report.charts import (
     map_points,
     trends_svg,
 )
-from models.report.data import ACTORS, ReportData, summary_numbers
-from models.report.i18n import (
+from report.data import ACTORS, ReportData, summary_numbers
+from report.i18n import (
     DEFAULT_LANGUAGE,
     HTML_LANG,
     N_,
@@ -35,7 +35,7 @@ from models.report.i18n import (
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# English words of codes, translated where shown (models/report/i18n.py).
+# English words of codes, translated where shown (report/i18n.py).
 ACTOR_HEADINGS = {
     "police": N_("Police"), "auxiliary_police": N_("Auxiliary police"), "joint_defense": N_("Joint defense"),
     "volunteer": N_("Volunteers"), "security_company": N_("Security company"),

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.synthetic.assets import active_counts
-from models.synthetic.process import World
+from synthetic.assets import active_counts
+from synthetic.process import World
 
 
 def _answer(latent: np.ndarray, rng: np.random.Generator, sp: dict[str, Any]) -> np.ndarray:

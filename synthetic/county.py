@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from models.synthetic.geography import County, build_county, plan_survey
-from models.synthetic.shard import SOURCES, generate_shard
+from synthetic.geography import County, build_county, plan_survey
+from synthetic.shard import SOURCES, generate_shard
 
 TRUTH_FILES = ("intensity", "counts", "dirty_rows", "personal_values", "villages")
 CSV_SOURCES = tuple(s for s in SOURCES if s != "patrols")
