@@ -1,5 +1,6 @@
 """The lakehouse write lock: writers of one lakehouse run one after the other, across
-processes; a killed holder frees it; two ingests of one landing load each file once."""
+processes; a killed holder frees it. Two real ingests of one landing at once:
+tests/reliability/test_concurrency.py (the same tables as one ingest)."""
 
 from __future__ import annotations
 
@@ -64,27 +65,3 @@ def test_a_killed_holder_frees_the_lock_and_the_lock_is_reentrant(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_ingests_of_one_landing_at_once_load_each_file_once(tmp_path):
-    """Both commands start together; the second waits for the lock, then finds every file
-    in the manifest and loads nothing: the same tables as one ingest. (Without the lock one
-    of the two failed on a concurrent Delta commit when this test was written.)"""
-    from deltalake import DeltaTable
-
-    landing, lakehouse = tmp_path / "landing", tmp_path / "lh"
-    cli = [sys.executable, "-m", "jobs.cli", "--profile", "test", "--lakehouse", str(lakehouse)]
-    subprocess.run([*cli, "generate", "--out", str(landing), "--villages", "4", "--years", "1", "--seed", "5"],
-                   cwd=tmp_path, check=True, capture_output=True, timeout=300)
-    lakehouse.mkdir()
-    runs = [subprocess.Popen([*cli, "ingest", "--landing", str(landing)], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-    logs = [p.communicate(timeout=900)[0] for p in runs]
-    assert [p.returncode for p in runs] == [0, 0], logs
-    assert any("waiting for the lakehouse write lock" in log for log in logs)
-    manifest = DeltaTable(str(lakehouse / "ops" / "ingest_log")).to_pandas()
-    loaded = manifest[manifest["status"] == "loaded"]
-    assert loaded.groupby(["file", "file_hash"]).size().eq(1).all()  # each file once
-    assert len(loaded) == sum(1 for p in landing.rglob("*.*") if "_truth" not in p.parts)
-    villages = DeltaTable(str(lakehouse / "silver" / "villages")).to_pandas()
-    assert len(villages) == 4 and villages["village_id"].is_unique
-    bronze = DeltaTable(str(lakehouse / "bronze" / "incidents")).to_pandas()
-    assert not bronze.duplicated(["_file", "_line"]).any()
