@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from jobs.lakehouse import Lakehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +60,3 @@ def test_a_killed_holder_frees_the_lock_and_the_lock_is_reentrant(tmp_path):
         assert time.monotonic() - start < 5  # the OS dropped the dead holder's lock
     with Lakehouse("s3a://bucket/lakehouse").write_lock("remote"):
         pass  # no lock file for a remote root: nothing to create
-
-
-@pytest.mark.slow
