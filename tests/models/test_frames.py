@@ -104,12 +104,11 @@ def test_neighbours_frame_by_hand(spark):
         [("v0", 110.00, 30.0), ("v1", 110.01, 30.0), ("v2", 110.02, 30.0)],
         "village_id string, longitude double, latitude double",
     )
-    nb = neighbours_frame(spark, villages, k=2, max_km=1.5)
-    assert [(f.name, f.dataType, f.nullable) for f in nb.schema.fields] == [
-        ("village_id", T.StringType(), False), ("neighbour_id", T.StringType(), False),
-        ("weight", T.DoubleType(), False),
+    nb = neighbours_frame(spark, villages, {"k": 2, "max_km": 1.5, "min_km": 0.5})
+    assert [(f.name, f.dataType) for f in nb.schema.fields] == [
+        ("village_id", T.StringType()), ("neighbour_id", T.StringType()), ("weight", T.DoubleType()),
     ]
     got = {(r["village_id"], r["neighbour_id"]): r["weight"] for r in nb.collect()}
     # v0 and v2 are 1.93 km apart, beyond 1.5 km: one neighbour each; v1 has two at equal distance.
     assert got == pytest.approx({("v0", "v1"): 1.0, ("v2", "v1"): 1.0, ("v1", "v0"): 0.5, ("v1", "v2"): 0.5})
-    assert neighbours_frame(spark, None, k=2, max_km=1.5).count() == 0
+    assert neighbours_frame(spark, None, {"k": 2, "max_km": 1.5, "min_km": 0.5}).count() == 0

@@ -26,7 +26,3 @@ def test_the_hotspot_baseline_spreads_over_the_features_neighbours(spark):
     assert a == pytest.approx({"B": w_b / (w_b + w_d), "D": w_d / (w_b + w_d)}, rel=1e-9)
     assert not {"C", "E"} & set(nb["village_id"])  # C is 48 km from all; E has no coordinates
     assert nb.groupby("village_id")["weight"].sum().to_dict() == pytest.approx({"A": 1.0, "B": 1.0, "D": 1.0})
-
-
-def test_no_villages_no_neighbours(spark):
-    assert neighbours_frame(spark, None, {"k": 5, "max_km": 15.0, "min_km": 0.5}).count() == 0
