@@ -252,7 +252,10 @@ def for_the_outcome_period(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
     from features.periods import next_period
 
     out = frame.rename(columns={"period_start": "feature_period_start"})
-    out.insert(0, "period_start", [None if p is None or p != p else next_period(pd.Timestamp(p).date(), grain)
+    # Once per distinct period, not per row: the predictions are villages x origins x models.
+    following = {p: next_period(pd.Timestamp(p).date(), grain)
+                 for p in out["feature_period_start"].dropna().unique()}
+    out.insert(0, "period_start", [following.get(p) if p is not None and p == p else None
                                    for p in out["feature_period_start"]])
     return out
 
