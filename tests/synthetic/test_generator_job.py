@@ -12,7 +12,7 @@ import pytest
 
 from jobs import generate
 from jobs.context import RunContext
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 
 def _args(*argv: str) -> argparse.Namespace:
