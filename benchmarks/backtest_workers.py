@@ -50,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from conf import load_settings
     from jobs.context import RunContext, setup_logging
-    from jobs.lakehouse import Lakehouse
+    from jobs.model_runs import panel_from_lakehouse
     from models.backtest import run_backtest
-    from models.panel import build_panel, to_pandas
+    from models.panel import to_pandas
     from models.training import backtest_config, model_factories
+    from store.lakehouse import Lakehouse
 
     run_id = f"backtest-workers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     setup_logging(run_id)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         build_features(ctx)
     conf = settings.section("models")
     grain = str(settings.get("period", "month"))
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, grain, None,
+    panel_df, inputs, _ = panel_from_lakehouse(ctx.spark, ctx.lakehouse, conf, grain, None,
                                       neighbours=ctx.settings.section("features")["neighbours"])
     panel = to_pandas(panel_df, inputs)
     ctx.spark.stop()  # the JVM stays out of the measurement

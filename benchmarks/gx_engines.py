@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     from features.quality import Validator, agreement
     from jobs.context import RunContext
     from jobs.ingest import SourceLoader, ingest, load_specs
-    from jobs.lakehouse import Lakehouse
     from jobs.spark import build_spark
+    from store.lakehouse import Lakehouse
 
     os.environ.setdefault("RURAL_RISK_PSEUDONYM_KEY", "benchmark-key-synthetic-data-only")
     work = Path(tempfile.mkdtemp(prefix="gx-engines-"))

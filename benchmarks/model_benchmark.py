@@ -46,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     from conf import load_settings
     from features.periods import next_period
     from jobs.context import RunContext, setup_logging
-    from jobs.lakehouse import Lakehouse
+    from jobs.model_runs import panel_from_lakehouse
     from models.backtest import metrics_table, recent_mean, run_backtest
     from models.metrics import period_metrics
-    from models.panel import build_panel, to_pandas, villages_frame
+    from models.panel import to_pandas
     from models.training import area_series, backtest_config, model_factories
+    from store.catalog import SILVER_VILLAGES
+    from store.lakehouse import Lakehouse
 
     setup_logging("model-benchmark")
     settings = load_settings(args.profile)
@@ -76,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     conf = settings.section("models")
     grain = str(settings.get("period", "month"))
     t = time.monotonic()
-    panel_df, inputs, last = build_panel(ctx.spark, ctx.lakehouse, conf, grain, None,
+    panel_df, inputs, last = panel_from_lakehouse(ctx.spark, ctx.lakehouse, conf, grain, None,
                                          neighbours=ctx.settings.section("features")["neighbours"])
     panel = to_pandas(panel_df, inputs)
-    area = area_series(villages_frame(ctx.spark, ctx.lakehouse))
+    area = area_series(ctx.lakehouse.read_optional(ctx.spark, SILVER_VILLAGES))
     timings["collect_panel_s"] = time.monotonic() - t
 
     t = time.monotonic()

@@ -282,7 +282,7 @@ def rewrite_doc(conf: Mapping[str, Any], grain: str) -> tuple[str, str]:
 
 def write_or_check(doc: Path, current: str, wanted: str, command: str, check: bool) -> int:
     """A generated document's command line: with `check`, exit 1 (saying so) when `doc` is
-    stale; else write it. Shared by this module and jobs/catalog.py."""
+    stale; else write it. Shared by this module and store/catalog.py."""
     if check:
         if current != wanted:
             print(f"{doc} is stale: run `{command}`", file=sys.stderr)

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from jobs.arguments import add_as_of, add_force
 from jobs.context import RunContext
+from store import catalog
+from store.catalog import ALLOCATION_BACKTEST as COMPARISON
+from store.catalog import PATROL_CAPACITY_USED as CAPACITY
+from store.catalog import PATROL_PLAN as PLAN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -18,11 +22,8 @@ READS_LAKEHOUSE = True
 WRITES_LAKEHOUSE = True
 HELP = "plan patrol hours per village and actor type for the scored period (gold.patrol_plan)"
 
-PLAN = "gold.patrol_plan"
-CAPACITY = "gold.patrol_capacity_used"
-COMPARISON = "gold.allocation_backtest"
 # What the plan and the comparison are made from (jobs/reuse.py).
-INPUTS = ("gold.village_risk", "silver.villages", "gold.backtest_predictions", "gold.model_metrics")
+INPUTS = (catalog.VILLAGE_RISK, catalog.SILVER_VILLAGES, catalog.BACKTEST_PREDICTIONS, catalog.MODEL_METRICS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +49,7 @@ def target_rows(ctx: RunContext, risk: DataFrame, as_of: date | None) -> tuple[d
 
     from features.periods import last_complete_period, next_period
     from models.allocation import AllocationInputError
-    from models.panel import pandas_frame
+    from store.frames import pandas_frame
 
     grain = str(ctx.settings.get("period", "month"))
     if as_of is not None:
@@ -72,33 +73,23 @@ def target_rows(ctx: RunContext, risk: DataFrame, as_of: date | None) -> tuple[d
 
 def _write(ctx: RunContext, name: str, pdf: Any, schema: Any, replace_where: str | None,
            user_metadata: str | None = None) -> None:
-    """Write a pandas frame (built on the driver) to a table, over Arrow; `user_metadata` goes
-    with the commit (the stage's inputs record)."""
-    from models.panel import spark_frame
-
-    spark = ctx.spark
-    # check_plan has already refused any broken rule; the constraint guards other writers.
-    ctx.lakehouse.create(
-        spark, name, schema,
-        constraints={"hours_not_negative": "hours >= 0"} if name == PLAN else None,
-    )
-    writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
-    if replace_where:
-        writer = writer.option("replaceWhere", replace_where)
-    if user_metadata is not None:
-        writer = writer.option("userMetadata", user_metadata)
-    writer.save(ctx.lakehouse.path(name))  # create() has registered the name already
+    """Write a pandas frame (built on the driver) to a table; `user_metadata` goes with the
+    commit (the stage's inputs record)."""
+    # check_plan has already refused any broken rule; the catalog's constraint on
+    # gold.patrol_plan (hours >= 0) guards other writers.
+    ctx.lakehouse.overwrite(ctx.spark, name, pdf, schema, user_metadata=user_metadata,
+                            replace_where=replace_where)
 
 
 def _villages(ctx: RunContext) -> Any:
     """silver.villages' village_id, township_id, county_id as pandas (None: no such table);
     read once and shared by the plan and the backtest comparison."""
-    from models.panel import pandas_frame
+    from store.frames import pandas_frame
 
     lh = ctx.lakehouse
-    if not lh.exists(ctx.spark, "silver.villages"):
+    if not lh.exists(ctx.spark, catalog.SILVER_VILLAGES):
         return None
-    villages = lh.read(ctx.spark, "silver.villages")
+    villages = lh.read(ctx.spark, catalog.SILVER_VILLAGES)
     cols = [c for c in ("village_id", "township_id", "county_id") if c in villages.columns]
     return pandas_frame(villages.select(*cols))
 
@@ -110,13 +101,14 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
     from conf.language import language
     from jobs.reuse import current_outputs, stage_inputs
     from models.allocation import Rules
-    from models.allocation_plan import capacity_schema, plan_period, plan_schema
+    from models.allocation_plan import plan_period
+    from store.schemas import PATROL_CAPACITY_USED_SCHEMA, PATROL_PLAN_SCHEMA
 
     lang = language(ctx.settings)  # the plan's reasons are written in it; a wrong value stops here
 
     inputs = stage_inputs(ctx, "allocate", INPUTS, as_of=as_of, backtest=backtest)
     # The comparison is written only when there is a backtest to compare on.
-    compared = backtest and inputs.tables["gold.backtest_predictions"] is not None
+    compared = backtest and inputs.tables[catalog.BACKTEST_PREDICTIONS] is not None
     outputs = (PLAN, CAPACITY, COMPARISON) if compared else (PLAN, CAPACITY)
     if current_outputs(ctx, inputs, outputs, force) is not None:
         return None
@@ -125,14 +117,14 @@ def allocate(ctx: RunContext, as_of: date | None = None, backtest: bool = True,
     rules = Rules.from_section(ctx.settings.section("allocation"))
     from jobs.train import resolve_as_of
 
-    risk = ctx.lakehouse.read(spark, "gold.village_risk")
+    risk = ctx.lakehouse.read(spark, catalog.VILLAGE_RISK)
     villages = _villages(ctx)
     period, rows = target_rows(ctx, risk, resolve_as_of(ctx, as_of))
     with ctx.stage(f"allocate patrols for {period}") as st:
         plan, cap, alloc = plan_period(rows, villages, period, ctx.run_id, rules, lang)
         where = f"period_start = DATE'{period.isoformat()}'"
-        _write(ctx, PLAN, plan, plan_schema(), where, meta)
-        _write(ctx, CAPACITY, cap, capacity_schema(), where, meta)
+        _write(ctx, PLAN, plan, PATROL_PLAN_SCHEMA, where, meta)
+        _write(ctx, CAPACITY, cap, PATROL_CAPACITY_USED_SCHEMA, where, meta)
         st.done(rows=len(plan), detail=(
             f"{alloc.villages['hours'].sum():,.1f} h over {len(alloc.villages)} villages, "
             f"expected harm prevented {alloc.prevented:.2f} ({alloc.status}, gap {alloc.gap:.1e}, "
@@ -165,14 +157,14 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     scored period, read from gold.village_risk)."""
     from pyspark.sql import functions as F
 
+    from jobs.model_runs import read_predictions
     from models.allocation_plan import (
         champion_model,
         compare_strategies,
-        comparison_schema,
         named_model,
     )
-    from models.panel import pandas_frame
-    from models.training import read_predictions
+    from store.frames import pandas_frame
+    from store.schemas import ALLOCATION_BACKTEST_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
     preds = read_predictions(spark, lh, lambda why: ctx.log.info("allocation backtest skipped: %s", why))
@@ -181,14 +173,14 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
     # The model names first, then only the chosen model's predictions reach the driver: the
     # table holds every model's backtest (villages x origins x models rows at province scale).
     models = [r["model"] for r in preds.select("model").distinct().collect() if r["model"] is not None]
-    if version is None and lh.exists(spark, "gold.village_risk"):
-        row = lh.read(spark, "gold.village_risk").orderBy(F.col("period_start").desc()).select(
+    if version is None and lh.exists(spark, catalog.VILLAGE_RISK):
+        row = lh.read(spark, catalog.VILLAGE_RISK).orderBy(F.col("period_start").desc()).select(
             "model_version").first()
         version = row["model_version"] if row else None
     model = named_model(models, version)
     if model is None:  # only then are the metrics needed, to pick the best backtest model
-        metrics = (pandas_frame(lh.read(spark, "gold.model_metrics"))
-                   if lh.exists(spark, "gold.model_metrics") else None)
+        metrics = (pandas_frame(lh.read(spark, catalog.MODEL_METRICS))
+                   if lh.exists(spark, catalog.MODEL_METRICS) else None)
         model = champion_model(models, version, metrics)
     section = ctx.settings.section("allocation")
     last_n = int(section.get("backtest_periods", 12) or 0)
@@ -202,10 +194,10 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         # the plans (as period_start means in the plan table).
         # Township (and county) of each village: where local pools may be spent.
         if villages is None:
-            villages = pandas_frame(lh.read(spark, "gold.village_risk").select("village_id", "township_id").distinct())
+            villages = pandas_frame(lh.read(spark, catalog.VILLAGE_RISK).select("village_id", "township_id").distinct())
         pdf = pdf.merge(villages, on="village_id", how="inner")
         comp = compare_strategies(pdf, rules).assign(model=model, run_id=ctx.run_id)
-        _write(ctx, COMPARISON, comp, comparison_schema(), None, user_metadata)
+        _write(ctx, COMPARISON, comp, ALLOCATION_BACKTEST_SCHEMA, None, user_metadata)
         totals = comp.groupby("strategy")["actual_prevented"].sum().to_dict()
         st.done(rows=len(comp), detail=", ".join(f"{k} {v:.2f}" for k, v in sorted(totals.items())))
     return {str(k): float(v) for k, v in totals.items()}

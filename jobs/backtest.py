@@ -6,7 +6,8 @@ date, so a month's evidence is in the lakehouse (and a failure shows) before any
 fit. It always computes the backtest, and records in the tables' Delta commits what it was
 made from (table versions, last period, model settings and code); `rural-risk train` then
 reuses these rows when its own inputs are the same, and backtests again only when they
-are missing or stale.
+are missing or stale. The reading and writing of those two tables is here; the backtest's
+computation is models/training.py's.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
+    from jobs.model_runs import backtest
     from jobs.train import collect_panel, resolve_as_of
-    from models.panel import villages_frame
-    from models.training import area_series, backtest, model_factories
+    from models.training import area_series, model_factories
+    from store.catalog import SILVER_VILLAGES
 
     conf = ctx.settings.section("models")
     grain = str(ctx.settings.get("period", "month"))
     spark, lh = ctx.spark, ctx.lakehouse
     as_of = resolve_as_of(ctx, args.as_of)
     panel, inputs, last, made_from = collect_panel(ctx, conf, grain, as_of)
-    area = area_series(villages_frame(spark, lh))
+    area = area_series(lh.read_optional(spark, SILVER_VILLAGES))
     preds, _, _ = backtest(
         spark, lh, panel, inputs, conf, ctx.run_id, area, ctx.stage, ctx.log.info,
         made_from=made_from, reuse=False, grain=grain,

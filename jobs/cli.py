@@ -12,7 +12,7 @@ import traceback
 
 from conf import ConfigError, available_profiles, load_settings
 from jobs.context import RunContext, new_run_id, setup_logging
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 # Subcommand -> job module. Each module has HELP, add_arguments(parser) and run(ctx, args).
 COMMANDS = {

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from conf import Settings
-from jobs.lakehouse import Lakehouse
+from store import catalog
+from store.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -127,10 +128,10 @@ class RunContext:
 
         from features.periods import next_period, period_start
 
-        if not self.lakehouse.exists(self.spark, "silver.incidents"):
+        if not self.lakehouse.exists(self.spark, catalog.SILVER_INCIDENTS):
             raise ValueError("no as-of date given and silver.incidents is empty: run ingest first")
         latest = (
-            self.lakehouse.read(self.spark, "silver.incidents")
+            self.lakehouse.read(self.spark, catalog.SILVER_INCIDENTS)
             .agg(F.max(F.to_date("reported_at")).alias("d"))
             .first()["d"]
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
+from store import catalog
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -29,16 +30,16 @@ READS_LAKEHOUSE = True
 WRITES_LAKEHOUSE = True
 HELP = "build village risk features, labels and the governance-capacity index (incremental)"
 
-FEATURES_TABLE = "gold.village_features"
-GOVERNANCE_TABLE = "gold.governance_index"
-CHANGES_TABLE = "ops.changed_periods"
+FEATURES_TABLE = catalog.VILLAGE_FEATURES
+GOVERNANCE_TABLE = catalog.GOVERNANCE_INDEX
+CHANGES_TABLE = catalog.CHANGED_PERIODS
 PROP_VERSION = "rural_risk.changed_periods_version"
 PROP_HASH = "rural_risk.settings_hash"
 # Digest of the inputs the table was last brought up to date from (jobs/reuse.py).
 PROP_INPUTS = "rural_risk.inputs"
-INPUTS = ("silver.villages", "silver.incidents", "silver.population", "silver.patrols",
-          "silver.organizations", "silver.resources", "silver.survey", "bronze.incidents",
-          "ops.quarantine", CHANGES_TABLE)
+INPUTS = (catalog.SILVER_VILLAGES, catalog.SILVER_INCIDENTS, catalog.SILVER_POPULATION, catalog.SILVER_PATROLS,
+          catalog.SILVER_ORGANIZATIONS, catalog.SILVER_RESOURCES, catalog.SILVER_SURVEY, catalog.bronze("incidents"),
+          catalog.QUARANTINE, CHANGES_TABLE)
 
 
 class FeatureInputError(ValueError):
@@ -80,7 +81,7 @@ def _read_inputs(ctx: RunContext):
     from features.assemble import Inputs, empty_silver
 
     spark, lh = ctx.spark, ctx.lakehouse
-    for name in ("silver.villages", "silver.incidents"):
+    for name in (catalog.SILVER_VILLAGES, catalog.SILVER_INCIDENTS):
         if not lh.exists(spark, name):
             raise FeatureInputError(f"{name} does not exist under {lh.root}: run `rural-risk ingest` first")
 
@@ -89,14 +90,14 @@ def _read_inputs(ctx: RunContext):
         return lh.read(spark, name) if lh.exists(spark, name) else empty_silver(spark, source)
 
     bronze = None
-    if lh.exists(spark, "bronze.incidents"):
-        bronze = lh.read(spark, "bronze.incidents").withColumn("_line", F.col("_line").cast("long"))
+    if lh.exists(spark, catalog.bronze("incidents")):
+        bronze = lh.read(spark, catalog.bronze("incidents")).withColumn("_line", F.col("_line").cast("long"))
     quarantine = None
-    if lh.exists(spark, "ops.quarantine"):
-        quarantine = lh.read(spark, "ops.quarantine").filter(F.col("source") == "incidents")
+    if lh.exists(spark, catalog.QUARANTINE):
+        quarantine = lh.read(spark, catalog.QUARANTINE).filter(F.col("source") == "incidents")
     return Inputs(
-        villages=lh.read(spark, "silver.villages"),
-        incidents=lh.read(spark, "silver.incidents").filter(F.col("village_id").isNotNull()),
+        villages=lh.read(spark, catalog.SILVER_VILLAGES),
+        incidents=lh.read(spark, catalog.SILVER_INCIDENTS).filter(F.col("village_id").isNotNull()),
         population=optional("population"),
         patrols=optional("patrols"),
         organizations=optional("organizations"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.arguments import add_ingest_as_of, end_of_day
 from jobs.context import RunContext
+from store import catalog
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -23,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--landing", required=True, metavar="DIR", help="landing zone folder")
     parser.add_argument("--source", action="append", choices=SOURCES, metavar="NAME",
                         help=f"only these sources (repeatable; one of {', '.join(SOURCES)})")
+    add_ingest_as_of(parser)
 
 
 @dataclass
@@ -64,7 +67,8 @@ class IngestSummary:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    summary = ingest(ctx, args.landing, sources=args.source, ingest_time=datetime.now(UTC))
+    summary = ingest(ctx, args.landing, sources=args.source, ingest_time=datetime.now(UTC),
+                     as_of=getattr(args, "as_of", None))
     print(summary.table())
     if summary.data_docs:
         print(f"Data Docs: {summary.data_docs}")
@@ -72,9 +76,12 @@ def run(ctx: RunContext, args: argparse.Namespace) -> int:
 
 
 def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = None,
-           ingest_time: datetime | None = None, great_expectations: bool | None = None) -> IngestSummary:
+           ingest_time: datetime | None = None, great_expectations: bool | None = None,
+           as_of: date | None = None) -> IngestSummary:
     """Load the new files of each source (villages first) and return the per-source summary.
-    `ingest_time` is the run's "now" (future-timestamp checks, lineage); the clock when None."""
+    `ingest_time` is when the run happens (lineage: ingested_at, the manifest; the clock when
+    None); `as_of` the run date: timestamps after its end are future (without it: after
+    `ingest_time`)."""
     from features.landing.reading import LandingFolderError, list_files
 
     landing = Path(landing)
@@ -85,7 +92,8 @@ def ingest(ctx: RunContext, landing: str | Path, sources: list[str] | None = Non
     use_gx = conf["quality"]["great_expectations"] if great_expectations is None else great_expectations
     specs = load_specs()
     wanted = [s for s in conf["sources"] if sources is None or s in sources]
-    loader = SourceLoader(ctx, conf, now, use_gx, synthetic=is_synthetic(landing))
+    until = end_of_day(as_of, ctx.settings.timezone) if as_of is not None else now
+    loader = SourceLoader(ctx, conf, now, use_gx, synthetic=is_synthetic(landing), future_after=until)
     summary = IngestSummary(run_id=ctx.run_id)
     with ctx.stage("read the file manifest ops.ingest_log") as st:
         loader.read_manifest()
@@ -137,12 +145,12 @@ def manifest_rows(ctx: RunContext) -> list[dict[str, Any]]:
     starts a Spark session. Other roots (hdfs://, s3a://, ...) are read with Spark."""
     from features.landing import tables
 
-    local = ctx.lakehouse.local_delta("ops.ingest_log")
+    local = ctx.lakehouse.local_delta(catalog.INGEST_LOG)
     if local is False:
         return []
     if local is not None:
         return local.to_pyarrow_table(columns=list(MANIFEST_COLUMNS)).to_pylist()
-    log = read_or_empty(ctx, "ops.ingest_log", tables.INGEST_LOG)
+    log = read_or_empty(ctx, catalog.INGEST_LOG, tables.INGEST_LOG)
     return [r.asDict() for r in log.select(*MANIFEST_COLUMNS).collect()]
 
 
@@ -166,11 +174,15 @@ class SourceLoader:
     ops.ingest_log in one commit at the end of the run (flush_log)."""
 
     def __init__(self, ctx: RunContext, conf: dict[str, Any], now: datetime, use_gx: bool,
-                 synthetic: bool = False, key: bytes | None = None) -> None:
+                 synthetic: bool = False, key: bytes | None = None,
+                 future_after: datetime | None = None) -> None:
         from conf import load_yaml
         from features.landing.pseudonym import resolve_key
 
+        # `now`: lineage (when the rows were ingested); `future_after`: the not-in-the-future
+        # rules' limit (the end of the run date; `now` when none was given).
         self.ctx, self.conf, self.now = ctx, conf, now
+        self.future_after = future_after or now
         sec = ctx.settings
         # `key` is for callers that store nothing (check-landing); a load takes the deployment's.
         self.key = key or resolve_key(str(sec.get("security.pseudonym_key_env", "RURAL_RISK_PSEUDONYM_KEY")),
@@ -294,10 +306,10 @@ class SourceLoader:
         bronze_schema = tables.bronze_schema(opts.fields, list(opts.personal))
         bronze = B.to_bronze(parsed.filter(F.col("_file").isin([f.file for f in good]) if good else F.lit(False)),
                              opts, bronze_schema, run_id, self.now)
-        villages = read_or_empty(self.ctx, "silver.villages", "village_id string, longitude double, latitude double")
+        villages = read_or_empty(self.ctx, catalog.SILVER_VILLAGES, "village_id string, longitude double, latitude double")
         carry = list(opts.personal)
         checked, checks = B.check_rows(bronze, spec, self.codes, self.conf["bounding_box"], villages,
-                                       float(self.conf["snap_distance_km"]), self.now, carry)
+                                       float(self.conf["snap_distance_km"]), self.future_after, carry)
         checked = self._cache(checked)
         bf = self.conf["batch_failure"]
         silver_name = spec.table
@@ -400,13 +412,13 @@ class SourceLoader:
         if not rows:
             return 0
         lh, spark = self.ctx.lakehouse, self.ctx.spark
-        lh.create(spark, "ops.ingest_log", tables.INGEST_LOG, constraints=tables.INGEST_LOG_CHECKS)
+        lh.create(spark, catalog.INGEST_LOG, tables.INGEST_LOG)
         df = spark.createDataFrame(rows, tables.INGEST_LOG)
-        df.write.format("delta").mode("append").save(lh.path("ops.ingest_log"))
+        df.write.format("delta").mode("append").save(lh.path(catalog.INGEST_LOG))
         return len(rows)
 
     def _append_files(self, name: str, df: DataFrame, schema: Any, files: list[Any], file_col: str,
-                      hash_col: str, constraints: dict | None = None) -> None:
+                      hash_col: str) -> None:
         """Append the rows of these files; rows of the same (file, hash) left by an interrupted
         earlier run are deleted first, so a retry never doubles them. The leftovers are found
         with a semi-join against the batch's file list (a plan of fixed size, whatever the
@@ -417,7 +429,7 @@ class SourceLoader:
         existed = lh.exists(spark, name)
         # A bronze table of an earlier release gains the lineage columns added since (_key_id):
         # its old rows read null there, which is what they are (no key id was recorded).
-        lh.create(spark, name, schema, constraints=constraints, add_missing_columns=name.startswith("bronze."))
+        lh.create(spark, name, schema, add_missing_columns=name.startswith("bronze."))
         if existed:
             batch = F.broadcast(spark.createDataFrame(
                 [(f.file, f.file_hash) for f in files], f"{file_col} string, {hash_col} string"))
@@ -444,12 +456,12 @@ class SourceLoader:
             old = silver.join(winners.select(*key), on=key, how="left_semi")
             dates = self.conf["changed_period_columns"][source]
             periods = conform.changed_periods(winners, old, dates, self.grain, source, run_id)
-            lh.create(spark, "ops.changed_periods", tables.CHANGED_PERIODS)
-            periods.write.format("delta").mode("append").save(lh.path("ops.changed_periods"))
+            lh.create(spark, catalog.CHANGED_PERIODS, tables.CHANGED_PERIODS)
+            periods.write.format("delta").mode("append").save(lh.path(catalog.CHANGED_PERIODS))
             fresh = not lh.exists(spark, spec.table)
             schema = conform.silver_schema(spec)
-            lh.create(spark, spec.table, schema, constraints=conform.silver_constraints(spec),
-                      add_missing_columns=True)  # lineage added since (_key_id): null on old rows
+            # lineage added since (_key_id): null on old rows; the constraints are the catalog's
+            lh.create(spark, spec.table, schema, add_missing_columns=True)
             if fresh:  # a new table: the winners (one per key) are its rows, no MERGE needed
                 winners.select(*schema.names).write.format("delta").mode("append").save(lh.path(spec.table))
             else:
@@ -459,12 +471,11 @@ class SourceLoader:
                  .whenNotMatchedInsertAll()
                  .execute())
         if good:
-            self._append_files(f"bronze.{source}", bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
+            self._append_files(catalog.bronze(source), bronze, tables.bronze_schema(opts.fields, list(opts.personal)),
                                good, "_file", "_file_hash")
             quarantine = B.quarantine_rows(bronze, checked, spec.names, carry, source, run_id, self.now)
             if sum(c["rows_quarantined"] for c in counts.values()):
-                self._append_files("ops.quarantine", quarantine, tables.QUARANTINE, good, "file", "file_hash",
-                                   tables.QUARANTINE_CHECKS)
+                self._append_files(catalog.QUARANTINE, quarantine, tables.QUARANTINE, good, "file", "file_hash")
         for f in good:
             c = counts.get(f.file, {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_duplicate": 0})
             log_rows.append({"source": source, "file": f.file, "file_hash": f.file_hash, "size_bytes": f.size_bytes,

@@ -5,7 +5,7 @@ VACUUM (delete the files no table version within the retention needs any longer)
 retention is `maintenance.vacuum_retention_hours` of the settings (default 168 h, Delta's own
 safe minimum); a shorter one is refused unless `--allow-short-retention` is given, since it
 breaks time travel to older versions and readers still on them. What was done goes to
-ops.maintenance_log; ops.data_dictionary is rewritten from the catalog (jobs/catalog.py):
+ops.maintenance_log; ops.data_dictionary is rewritten from the catalog (store/catalog.py):
 every table's columns with type and comment, for SQL tools. Deletion vectors stay off, so
 delta-rs reads every table after maintenance as before.
 """
@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobs.context import RunContext
+from store.catalog import DATA_DICTIONARY as DICTIONARY
+from store.catalog import MAINTENANCE_LOG as LOG
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
@@ -26,8 +28,6 @@ WRITES_LAKEHOUSE = True
 HELP = ("compact (OPTIMIZE) and clean (VACUUM) every table, log it in ops.maintenance_log and "
         "rewrite ops.data_dictionary")
 
-LOG = "ops.maintenance_log"
-DICTIONARY = "ops.data_dictionary"
 # Delta refuses a VACUUM below this without spark.databricks.delta.retentionDurationCheck off.
 SAFE_RETENTION_HOURS = 168.0
 
@@ -36,42 +36,10 @@ class RetentionError(ValueError):
     """A VACUUM retention below Delta's safe minimum without --allow-short-retention."""
 
 
-def log_schema() -> Any:
-    from pyspark.sql import types as T
+def _schema(name: str) -> Any:
+    from store import schemas
 
-    def f(name: str, dtype: Any, comment: str, nullable: bool = True) -> Any:
-        return T.StructField(name, dtype, nullable, {"comment": comment})
-
-    return T.StructType([
-        f("table_name", T.StringType(), "Table maintained (layer.table).", False),
-        f("action", T.StringType(), "optimize (compaction) or vacuum (deletion of unneeded files).", False),
-        f("files_before", T.LongType(), "Data files of the current version before the action."),
-        f("files_after", T.LongType(), "Data files of the current version after it."),
-        f("files_removed", T.LongType(), "optimize: files compacted away; vacuum: files deleted from storage."),
-        f("version_before", T.LongType(), "Table version before the action."),
-        f("version_after", T.LongType(), "Table version after it (optimize and vacuum each commit)."),
-        f("retention_hours", T.DoubleType(), "vacuum: files needed by versions younger than this were kept."),
-        f("seconds", T.DoubleType(), "Wall time of the action."),
-        f("run_id", T.StringType(), "Run that did it.", False),
-        f("done_at", T.TimestampType(), "When it finished.", False),
-    ])
-
-
-def dictionary_schema() -> Any:
-    from pyspark.sql import types as T
-
-    def f(name: str, dtype: Any, comment: str) -> Any:
-        return T.StructField(name, dtype, False, {"comment": comment})
-
-    return T.StructType([
-        f("table_name", T.StringType(), "Table (layer.table)."),
-        f("table_description", T.StringType(), "What the table holds."),
-        f("grain", T.StringType(), "What one row of the table is."),
-        f("position", T.IntegerType(), "Column position in the table, from 1."),
-        f("column_name", T.StringType(), "Column."),
-        f("data_type", T.StringType(), "Spark SQL type."),
-        f("comment", T.StringType(), "What the column means (the Delta column comment)."),
-    ])
+    return {LOG: schemas.MAINTENANCE_LOG_SCHEMA, DICTIONARY: schemas.DATA_DICTIONARY_SCHEMA}[name]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -201,13 +169,13 @@ def _row(ctx: RunContext, name: str, action: str, before: int, after: int, remov
 def _append_log(ctx: RunContext, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    spark, lh, schema = ctx.spark, ctx.lakehouse, log_schema()
+    spark, lh, schema = ctx.spark, ctx.lakehouse, _schema(LOG)
     lh.create(spark, LOG, schema)
     spark.createDataFrame(rows, schema).write.format("delta").mode("append").save(lh.path(LOG))
 
 
 def dictionary_rows(sections: Any) -> list[dict[str, Any]]:
-    from jobs import catalog
+    from store import catalog
 
     rows = []
     for name, table in catalog.TABLES.items():
@@ -220,9 +188,9 @@ def dictionary_rows(sections: Any) -> list[dict[str, Any]]:
 
 def write_dictionary(ctx: RunContext) -> int:
     """Rewrite ops.data_dictionary from the catalog under the run's settings."""
-    from jobs import catalog
+    from store import catalog
 
-    spark, lh, schema = ctx.spark, ctx.lakehouse, dictionary_schema()
+    spark, lh, schema = ctx.spark, ctx.lakehouse, _schema(DICTIONARY)
     rows = dictionary_rows(catalog.sections_of(ctx.settings))
     lh.create(spark, DICTIONARY, schema)
     spark.createDataFrame(rows, schema).write.format("delta").mode("overwrite").save(lh.path(DICTIONARY))

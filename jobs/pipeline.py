@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jobs.arguments import add_as_of, count
 from jobs.context import RunContext
+from store import catalog
 
 # The stage writes the lakehouse: jobs/cli.py runs it under the lakehouse write lock.
 WRITES_LAKEHOUSE = True
@@ -52,7 +53,7 @@ def print_summary(ctx: RunContext, top: int, report_path: str) -> None:
     """The planner's view in plain words: the top flagged villages and where the report is."""
     from pyspark.sql import functions as F
 
-    risk = ctx.lakehouse.read(ctx.spark, "gold.village_risk")
+    risk = ctx.lakehouse.read(ctx.spark, catalog.VILLAGE_RISK)
     latest = risk.agg(F.max("period_start").alias("p")).first()["p"]
     rows = (
         risk.filter((F.col("period_start") == F.lit(latest)) & F.col("flagged"))

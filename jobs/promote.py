@@ -34,16 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_serves(ctx: RunContext, entry: Any, as_of: date | None) -> None:
     """Raise PromotionError unless `entry`'s artifact loads and its inputs are in the panel."""
-    from models import registry
-    from models.panel import build_panel
+    from jobs.model_runs import panel_from_lakehouse
+    from models.registry import load_artifact
 
     try:
-        registry.load_artifact(entry.artifact_path, entry.artifact_sha256)
+        load_artifact(entry.artifact_path, entry.artifact_sha256)
     except Exception as exc:  # any unpickling or storage error means the scorer would fail too
         raise PromotionError(f"{entry.role} {entry.version}: artifact {entry.artifact_path} does not load: {exc}") from exc
     # The scorer's own input panel: gold.village_features plus the history signals (hist_*)
     # the models derive from it, so a baseline is checked on what it really reads.
-    panel, _, _ = build_panel(
+    panel, _, _ = panel_from_lakehouse(
         ctx.spark, ctx.lakehouse, ctx.settings.section("models"), str(ctx.settings.get("period", "month")),
         as_of, history_only=True, neighbours=ctx.settings.section("features")["neighbours"],
     )
@@ -57,7 +57,7 @@ def check_serves(ctx: RunContext, entry: Any, as_of: date | None) -> None:
 def promote(ctx: RunContext, as_of: date | None = None) -> str:
     """Promote the latest candidate after its checks; returns what happened, in words. With no
     candidate newer than the champion, the champion is checked and stays."""
-    from models import registry
+    from jobs import registry
 
     spark, lh = ctx.spark, ctx.lakehouse
     candidate = registry.current_candidate(spark, lh)

@@ -9,6 +9,9 @@ from typing import Any
 
 from jobs.arguments import add_as_of, add_force
 from jobs.context import RunContext
+from store import catalog
+from store.catalog import TOWNSHIP_AUDIT as AUDIT
+from store.catalog import VILLAGE_RISK as RISK
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
@@ -16,8 +19,6 @@ READS_LAKEHOUSE = True
 WRITES_LAKEHOUSE = True
 HELP = "score every village's risk for the period after the last complete one (champion model)"
 
-RISK = "gold.village_risk"
-AUDIT = "gold.township_audit"
 # Columns of gold.village_risk renamed since an earlier release (old name -> name now). The
 # table keeps every forecast period, and a period's rows replace only theirs, so a table of
 # the earlier release is rewritten once with the new names, every row kept.
@@ -26,8 +27,8 @@ RENAMED = {"high_risk": "flagged"}
 
 # What the risk rows and the audit are made from (jobs/reuse.py): a rerun on the same
 # versions, settings and code writes nothing.
-INPUTS = ("ops.model_registry", "gold.village_features", "silver.villages",
-          "gold.backtest_predictions", "silver.incidents")
+INPUTS = (catalog.MODEL_REGISTRY, catalog.VILLAGE_FEATURES, catalog.SILVER_VILLAGES,
+          catalog.BACKTEST_PREDICTIONS, catalog.SILVER_INCIDENTS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +44,15 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
 
     from conf.language import language
     from features.periods import next_period
+    from jobs import registry
     from jobs.reuse import current_outputs, stage_inputs
     from jobs.train import resolve_as_of
-    from models import registry
-    from models.panel import build_panel, pandas_frame, villages_frame
+    from models.panel import build_panel
     from models.reasons import reason_labels, reason_templates
-    from models.scoring import RISK_SCHEMA, rank_and_flag, risk_table, score_spark
-    from models.training import write_overwrite
+    from models.registry import ArtifactError, load_artifact
+    from models.scoring import rank_and_flag, risk_table, score_spark
+    from store.frames import pandas_frame
+    from store.schemas import VILLAGE_RISK_SCHEMA as RISK_SCHEMA
 
     lang = language(ctx.settings)  # a wrong value stops here, before Spark starts
     inputs = stage_inputs(ctx, "score", INPUTS, as_of=as_of)
@@ -61,13 +64,15 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
     spark, lh = ctx.spark, ctx.lakehouse
     champ = registry.current_champion(spark, lh)
     if champ is None:
-        raise registry.ArtifactError("ops.model_registry holds no champion: run `rural-risk train` first")
-    model = registry.load_artifact(champ.artifact_path, champ.artifact_sha256)
+        raise ArtifactError("ops.model_registry holds no champion: run `rural-risk train` first")
+    model = load_artifact(champ.artifact_path, champ.artifact_sha256)
     as_of = resolve_as_of(ctx, as_of)
     sc = conf["scoring"]
     flag_share = float(sc["flag_share"])
     with ctx.stage(f"score with {champ.version}") as st:
-        panel, _, last = build_panel(spark, lh, conf, grain, as_of, history_only=True,
+        villages = lh.read_optional(spark, catalog.SILVER_VILLAGES)
+        panel, _, last = build_panel(spark, lh.read(spark, catalog.VILLAGE_FEATURES), villages, conf, grain,
+                                     as_of, history_only=True,
                                      neighbours=ctx.settings.section("features")["neighbours"])
         rows = panel.filter(F.col("period_start") == F.lit(last))
         scored = score_spark(
@@ -77,13 +82,13 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
         # The flag count comes from the period's rows inside the rank window: no count first.
         ranked = rank_and_flag(scored, flag_share)
         predicted = next_period(last, grain)
-        risk = risk_table(ranked, villages_frame(spark, lh), predicted, champ.version, ctx.run_id)
+        risk = risk_table(ranked, villages, predicted, champ.version, ctx.run_id)
         # One Spark job computes the rows (history windows, model, ranks); they are written
         # from the driver and reused by the audit and the caller, never read back.
         risk_rows = pandas_frame(risk.select(*[f.name for f in RISK_SCHEMA.fields]))
         rename_old_columns(ctx)
-        write_overwrite(spark, lh, RISK, risk_rows, RISK_SCHEMA, user_metadata=meta,
-                        replace_where=f"period_start = DATE'{predicted.isoformat()}'")
+        lh.overwrite(spark, RISK, risk_rows, RISK_SCHEMA, user_metadata=meta,
+                     replace_where=f"period_start = DATE'{predicted.isoformat()}'")
         st.done(rows=len(risk_rows), detail=f"period {predicted}, features of {last}")
     with ctx.stage("township audit") as st:
         audit_rows = write_audit(ctx, champ.model, flag_share, risk_rows, meta)
@@ -94,9 +99,8 @@ def score(ctx: RunContext, as_of: date | None = None, force: bool = False) -> An
 def rename_old_columns(ctx: RunContext) -> list[str]:
     """Rewrite gold.village_risk with the names of RENAMED when it still has old ones; returns
     the old names it found (none for a table of this release)."""
-    from models.panel import pandas_frame
-    from models.scoring import RISK_SCHEMA
-    from models.training import write_overwrite
+    from store.frames import pandas_frame
+    from store.schemas import VILLAGE_RISK_SCHEMA as RISK_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
     if not lh.exists(spark, RISK):
@@ -106,8 +110,8 @@ def rename_old_columns(ctx: RunContext) -> list[str]:
     if not old:
         return []
     rows = pandas_frame(table.withColumnsRenamed(old).select(*[f.name for f in RISK_SCHEMA.fields]))
-    write_overwrite(spark, lh, RISK, rows, RISK_SCHEMA,
-                    user_metadata=json.dumps({"rural_risk_renamed_columns": old}, sort_keys=True))
+    lh.overwrite(spark, RISK, rows, RISK_SCHEMA,
+                 user_metadata=json.dumps({"rural_risk_renamed_columns": old}, sort_keys=True))
     ctx.log.info("%s: renamed %s (%d rows of an earlier release kept)", RISK,
                  ", ".join(f"{o} -> {n}" for o, n in old.items()), len(rows))
     return sorted(old)
@@ -121,13 +125,13 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     `user_metadata` goes with the commit (the stage's inputs record)."""
     from pyspark.sql import functions as F
 
-    from models.audit import AUDIT_SCHEMA, flag_backtest, township_audit
-    from models.panel import pandas_frame, spark_frame
-    from models.scoring import RISK_SCHEMA
-    from models.training import read_predictions, write_overwrite
+    from jobs.model_runs import read_predictions
+    from models.audit import flag_backtest, township_audit
+    from store.frames import pandas_frame, spark_frame
+    from store.schemas import TOWNSHIP_AUDIT_SCHEMA, VILLAGE_RISK_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
-    scored = spark_frame(spark, risk_rows, RISK_SCHEMA).select(
+    scored = spark_frame(spark, risk_rows, VILLAGE_RISK_SCHEMA).select(
         "township_id", "period_start", "flagged",
         F.lit(None).cast("boolean").alias("actual_label"),
     )
@@ -146,7 +150,7 @@ def write_audit(ctx: RunContext, model_name: str, flag_share: float, risk_rows: 
     # Collected once (a few rows per township and period) and written from the driver, so the
     # row count needs no read of the table back.
     audit_rows = pandas_frame(audit)
-    return write_overwrite(spark, lh, AUDIT, audit_rows, AUDIT_SCHEMA, user_metadata)
+    return lh.overwrite(spark, AUDIT, audit_rows, TOWNSHIP_AUDIT_SCHEMA, user_metadata)
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from typing import Any
 
 from conf import PROJECT_ROOT
 from jobs.context import RunContext
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 HELP = ("serve every lakehouse table by name over JDBC (Spark Thrift Server, read-only): "
         "start, stop, status or refresh")

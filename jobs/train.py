@@ -9,6 +9,12 @@ from typing import Any
 
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
+from store.catalog import (
+    LABEL_SOURCE_COMPARISON,
+    MODEL_METRICS,
+    SILVER_INCIDENTS,
+    SILVER_VILLAGES,
+)
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
@@ -30,21 +36,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_as_of(ctx: RunContext, as_of: date | None) -> date | None:
     """The given date, else the shared default when incidents exist, else None (latest features)."""
-    if as_of is not None or not ctx.lakehouse.exists(ctx.spark, "silver.incidents"):
+    if as_of is not None or not ctx.lakehouse.exists(ctx.spark, SILVER_INCIDENTS):
         return as_of
     return ctx.resolve_as_of(None)
 
 
 def collect_panel(ctx: RunContext, conf: dict, grain: str, as_of: date | None) -> tuple[Any, list[str], date, Any]:
     """(pandas panel, model inputs, last complete period, what a backtest of it is made from)."""
-    from models.panel import build_panel, to_pandas
-    from models.training import BacktestInputs, driver_footprint, table_versions
+    from jobs.model_runs import panel_from_lakehouse, table_versions
+    from models.panel import to_pandas
+    from models.training import BacktestInputs, driver_footprint
 
     spark, lh = ctx.spark, ctx.lakehouse
     with ctx.stage("collect training panel") as st:
         versions = table_versions(spark, lh)  # before the panel is read: see BacktestInputs.of
-        panel_df, inputs, last = build_panel(spark, lh, conf, grain, as_of,
-                                             neighbours=ctx.settings.section("features")["neighbours"])
+        panel_df, inputs, last = panel_from_lakehouse(spark, lh, conf, grain, as_of,
+                                                      neighbours=ctx.settings.section("features")["neighbours"])
         panel = to_pandas(panel_df, inputs)
         st.done(rows=len(panel), detail=f"{len(inputs)} inputs, periods up to {last}; {driver_footprint(panel)}")
     return panel, inputs, last, BacktestInputs.of(versions, conf, grain, last)
@@ -53,20 +60,20 @@ def collect_panel(ctx: RunContext, conf: dict, grain: str, as_of: date | None) -
 def train(ctx: RunContext, as_of: date | None = None) -> Any:
     """Backtest (the recorded one when made from the same inputs), metrics, selection, registry;
     then the label-source comparison. Returns TrainResult."""
-    from models.panel import villages_frame
-    from models.training import area_series, driver_footprint, train_run
+    from jobs.model_runs import train_run
+    from models.training import area_series, driver_footprint
 
     conf = ctx.settings.section("models")
     grain = str(ctx.settings.get("period", "month"))
     spark, lh = ctx.spark, ctx.lakehouse
     as_of = resolve_as_of(ctx, as_of)
     panel, inputs, last, made_from = collect_panel(ctx, conf, grain, as_of)
-    villages = villages_frame(spark, lh)
+    villages = lh.read_optional(spark, SILVER_VILLAGES)
     result = train_run(
         spark, lh, panel, inputs, conf, ctx.run_id, area_series(villages),
         ctx.stage, ctx.log.info, made_from=made_from, grain=grain,
     )
-    if lh.exists(spark, "silver.incidents"):
+    if lh.exists(spark, SILVER_INCIDENTS):
         with ctx.stage("label-source comparison (feedback-loop guard)") as st:
             summary = compare_sources(ctx, panel, result, conf, grain, last)
             st.done(detail=f"{summary}; {driver_footprint(panel)}")
@@ -77,29 +84,26 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
     """Write gold.label_source_comparison and the label-overlap metrics; return a summary line."""
     from features.periods import next_period
     from models.audit import (
-        COMPARISON_SCHEMA,
         all_source_counts,
         compare_label_sources,
         label_overlap,
         relabel,
     )
-    from models.panel import pandas_frame
     from models.training import (
         LABEL_OVERLAP,
         LABEL_SOURCES_MODEL,
-        METRICS,
-        METRICS_SCHEMA,
         backtest_config,
         for_the_outcome_period,
         model_factories,
-        write_overwrite,
     )
+    from store.frames import pandas_frame
+    from store.schemas import LABEL_SOURCE_COMPARISON_SCHEMA, MODEL_METRICS_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
     fconf = ctx.settings.section("features")
     weights = {int(k): float(v) for k, v in fconf["severity_weights"].items()}  # conf only: no second default
     ls = conf["label_sources"]
-    counts = pandas_frame(all_source_counts(lh.read(spark, "silver.incidents"), grain, weights, ls["all"]))
+    counts = pandas_frame(all_source_counts(lh.read(spark, SILVER_INCIDENTS), grain, weights, ls["all"]))
     share = float(fconf["label"]["high_risk_share"])  # the label's own share: only the sources differ
     panel_all = relabel(panel, counts, lambda p: next_period(p, grain), share)
     cfg = backtest_config(conf)
@@ -110,13 +114,13 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
         float(conf["scoring"]["flag_share"]), cfg.calibration_periods, cfg.random_state,
     )
     cmp = cmp.assign(period_start=next_period(last, grain), model=result.candidate, run_id=ctx.run_id)
-    write_overwrite(spark, lh, "gold.label_source_comparison", cmp, COMPARISON_SCHEMA)
+    lh.overwrite(spark, LABEL_SOURCE_COMPARISON, cmp, LABEL_SOURCE_COMPARISON_SCHEMA)
     overlap = label_overlap(panel, panel_all)
     # Replaces the label_sources rows only: the backtest's rows (perhaps reused, so not
     # rewritten by this run) stay, and a rerun leaves no duplicates. Tagged, so the check for
     # a recorded backtest looks past this commit.
-    write_overwrite(
-        spark, lh, METRICS, for_the_outcome_period(overlap, grain).assign(run_id=ctx.run_id), METRICS_SCHEMA,
+    lh.overwrite(
+        spark, MODEL_METRICS, for_the_outcome_period(overlap, grain).assign(run_id=ctx.run_id), MODEL_METRICS_SCHEMA,
         user_metadata=json.dumps({LABEL_OVERLAP: {"run_id": ctx.run_id}}),
         replace_where=f"model = '{LABEL_SOURCES_MODEL}'",
     )
@@ -129,7 +133,7 @@ def compare_sources(ctx: RunContext, panel: Any, result: Any, conf: dict, grain:
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
     if getattr(args, "if_no_champion", False):
-        from models.registry import current_champion_version
+        from jobs.registry import current_champion_version
 
         version = current_champion_version(ctx.lakehouse, lambda: ctx.spark)
         if version is not None:

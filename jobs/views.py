@@ -6,7 +6,7 @@ The SQL server (jobs/sql_server.py) names each table `layer.table` as a view ove
 start and on every refresh. A plain pyspark session can have the same views:
 
     from conf import load_settings
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
     from jobs.spark import build_spark
     from jobs.views import create_views
 
@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.lakehouse import LAYERS, Lakehouse
+from store import catalog
+from store.lakehouse import LAYERS, Lakehouse
 
 ANALYST = "analyst"
 log = logging.getLogger("rural-risk")
@@ -41,7 +42,7 @@ class View:
 VIEWS: tuple[View, ...] = (
     View(
         f"{ANALYST}.latest_risk_list",
-        ("gold.village_risk", "gold.patrol_plan"),
+        (catalog.VILLAGE_RISK, catalog.PATROL_PLAN),
         "Which villages are most at risk in the latest forecast period, why, and how many patrol "
         "hours the plan gives each (one row per village, rank 1 = highest risk)",
         """
@@ -61,7 +62,7 @@ VIEWS: tuple[View, ...] = (
     ),
     View(
         f"{ANALYST}.township_trends",
-        ("gold.village_features", "gold.governance_index"),
+        (catalog.VILLAGE_FEATURES, catalog.GOVERNANCE_INDEX),
         "How incidents and governance capacity develop per township, period by period (one row "
         "per township and period)",
         """
@@ -79,7 +80,7 @@ VIEWS: tuple[View, ...] = (
     ),
     View(
         f"{ANALYST}.quarantine_by_reason",
-        ("ops.quarantine",),
+        (catalog.QUARANTINE,),
         "Which landed records were rejected, by source and reason code (one row per source and "
         "reason; a record with two reasons counts under both)",
         """
@@ -92,7 +93,7 @@ VIEWS: tuple[View, ...] = (
     ),
     View(
         f"{ANALYST}.model_performance",
-        ("gold.model_metrics",),
+        (catalog.MODEL_METRICS,),
         "How well each model did in each backtest period: hit rate, PEI* and PAI at 10 % "
         "coverage, ROC and PR AUC, Brier score (one row per model and period)",
         """
@@ -119,7 +120,7 @@ def _sql_string(text: str) -> str:
 def table_view_sql(lakehouse: Lakehouse, name: str) -> str:
     """`layer.table` as a view over the table's Delta path. Every query reads the table's latest
     version; WITH SCHEMA EVOLUTION follows a rewrite that changes the columns."""
-    from jobs.catalog import description
+    from store.catalog import description
 
     path = lakehouse.path(name).replace("`", "``")
     comment = description(name)

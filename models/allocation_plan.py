@@ -192,50 +192,6 @@ def champion_model(models: Sequence[str], model_version: str | None,
     return names[0]
 
 
-# --- Table schemas (jobs/allocate.py writes the frames with them) ---------------------------
-
-def plan_schema():
-    from pyspark.sql import types as T
-
-    return T.StructType([
-        T.StructField("village_id", T.StringType(), False, {"comment": "Village code."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "The period the plan is for (as in gold.village_risk)."}),
-        T.StructField("actor_type", T.StringType(), False, {"comment": "Who patrols: police, auxiliary_police, joint_defense, volunteer, security_company, village_committee."}),
-        T.StructField("hours", T.DoubleType(), False, {"comment": "Planned patrol hours of this actor type in the village over the period."}),
-        T.StructField("stops", T.IntegerType(), False, {"comment": "The hours as short stops (allocation.stop_minutes each)."}),
-        T.StructField("reason", T.StringType(), True, {"comment": "Why the village gets these hours, in plain words."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ])
-
-
-def capacity_schema():
-    from pyspark.sql import types as T
-
-    return T.StructType([
-        T.StructField("period_start", T.DateType(), False, {"comment": "The period the plan is for."}),
-        T.StructField("actor_type", T.StringType(), False, {"comment": "Actor type whose hours are counted."}),
-        T.StructField("scope", T.StringType(), False, {"comment": "Where those hours may go: county, township or village."}),
-        T.StructField("scope_id", T.StringType(), False, {"comment": "Code of the county, township or village of the scope."}),
-        T.StructField("capacity_hours", T.DoubleType(), False, {"comment": "Hours the actor type has in the scope over the period (conf/allocation.yaml and the registries)."}),
-        T.StructField("used_hours", T.DoubleType(), False, {"comment": "Hours the plan uses of them."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ])
-
-
-def comparison_schema():
-    from pyspark.sql import types as T
-
-    return T.StructType([
-        T.StructField("period_start", T.DateType(), False, {"comment": "The backtest period the three plans were made for (the outcome period)."}),
-        T.StructField("model", T.StringType(), True, {"comment": "Model whose backtest predictions the plans used."}),
-        T.StructField("strategy", T.StringType(), False, {"comment": "optimized (the planner's), proportional (hours in proportion to predicted risk) or equal."}),
-        T.StructField("hours", T.DoubleType(), False, {"comment": "Hours planned in all (the same for the three strategies)."}),
-        T.StructField("expected_prevented", T.DoubleType(), False, {"comment": "Weighted incidents the plan expected to prevent, from the predictions."}),
-        T.StructField("actual_prevented", T.DoubleType(), False, {"comment": "Weighted incidents it would have prevented, from what happened."}),
-        T.StructField("actual_weighted_total", T.DoubleType(), False, {"comment": "Severity-weighted incidents that happened in the period."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ])
-
 
 def plan_period(risk: pd.DataFrame, villages: pd.DataFrame | None, period_start: date, run_id: str,
                 rules: Rules, language: str = "en") -> tuple[pd.DataFrame, pd.DataFrame, Allocation]:

@@ -14,42 +14,12 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from features.labels import high_risk_flags
 from features.periods import period_start_col
 from models.baselines import LABEL_HIGH, LABEL_WEIGHTED
 from models.classifiers import RiskModel
 from models.metrics import flag_count
-
-AUDIT_SCHEMA = T.StructType(
-    [
-        T.StructField("township_id", T.StringType(), True, {"comment": "Township code."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "The period the flags are for; for backtest rows the period the backtest predicted, whose outcome scores them."}),
-        T.StructField("villages", T.LongType(), False, {"comment": "Villages of the township in the period."}),
-        T.StructField("villages_flagged", T.LongType(), False, {"comment": "Villages of the township on the risk list."}),
-        T.StructField("flag_rate", T.DoubleType(), True, {"comment": "villages_flagged / villages."}),
-        T.StructField("actual_high_risk_rate", T.DoubleType(), True, {"comment": "Share of the township's villages that turned out high risk; null before the outcome is known."}),
-        T.StructField("recall", T.DoubleType(), True, {"comment": "Share of the township's truly high-risk villages that were flagged; null without any."}),
-        T.StructField("flags_from", T.StringType(), False, {"comment": "backtest (the champion's rolling-origin flags) or scored (the forecast period, no outcome yet)."}),
-        T.StructField("model", T.StringType(), True, {"comment": "Champion model name."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ]
-)
-
-COMPARISON_SCHEMA = T.StructType(
-    [
-        T.StructField("village_id", T.StringType(), False, {"comment": "Village code."}),
-        T.StructField("township_id", T.StringType(), True, {"comment": "Township code of the village."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "The period the forecast is for (as in gold.village_risk)."}),
-        T.StructField("probability_citizen_label", T.DoubleType(), True, {"comment": "Chance from the champion fit on citizen-reported labels (the default)."}),
-        T.StructField("probability_all_source_label", T.DoubleType(), True, {"comment": "Chance from the same model fit on labels from every source (patrol finds included)."}),
-        T.StructField("flagged_citizen_label", T.BooleanType(), False, {"comment": "Flagged under the citizen-reported label."}),
-        T.StructField("flagged_all_source_label", T.BooleanType(), False, {"comment": "Flagged under the all-source label."}),
-        T.StructField("model", T.StringType(), False, {"comment": "Champion model name."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ]
-)
 
 
 def flag_backtest(preds: DataFrame, flag_share: float) -> DataFrame:

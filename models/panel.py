@@ -1,7 +1,7 @@
 """The modelling panel: gold.village_features plus history signals, cut at the as-of date.
 
-Shared by training and scoring so both see exactly the same columns. Also the model code's
-pandas <-> Spark conversions (`spark_frame`, `pandas_frame`), both over Arrow.
+Shared by training and scoring so both see exactly the same columns. Functions of DataFrames:
+the stages read the tables (jobs/) and pass them in.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from features.periods import last_complete_period, next_period
 from features.spatial import neighbour_pairs
-from jobs.lakehouse import Lakehouse
 from models.baselines import (
     KEYS,
     LABEL_HIGH,
@@ -27,9 +25,9 @@ from models.baselines import (
     history_columns,
     with_history_features,
 )
+from store.catalog import VILLAGE_FEATURES
+from store.frames import pandas_frame
 
-FEATURES = "gold.village_features"
-VILLAGES = "silver.villages"
 NUMERIC = (
     T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
     T.DecimalType, T.BooleanType,
@@ -38,54 +36,6 @@ NUMERIC = (
 
 class FeatureTableError(ValueError):
     """gold.village_features lacks what the models need, or does not reach the as-of date."""
-
-
-def spark_frame(spark: SparkSession, pdf: pd.DataFrame, schema: T.StructType) -> DataFrame:
-    """A Spark DataFrame of the schema's columns, built over Arrow (no Python loop over rows).
-
-    NaN, NaT and None become null; integer columns holding NaN (float) stay integers (a
-    fractional value is refused); date columns may hold dates or datetime64; naive timestamps
-    mean wall time in the session's time zone (as in Spark's own pandas conversion). Passing a
-    pyarrow Table always takes Spark's Arrow path, whatever spark.sql.execution.arrow.* say.
-    """
-    import pyarrow as pa
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    zone = spark.conf.get("spark.sql.session.timeZone")
-    cols: dict[str, Any] = {}
-    for f in schema.fields:
-        s = pdf[f.name]
-        if isinstance(f.dataType, T.TimestampType):
-            s = pd.to_datetime(s)
-            if s.dt.tz is None:
-                s = s.dt.tz_localize(zone)
-        cols[f.name] = s
-    table = pa.Table.from_pandas(
-        pd.DataFrame(cols, index=pdf.index), schema=to_arrow_schema(schema), preserve_index=False
-    )
-    # One partition per Arrow batch (maxRecordsPerBatch rows): merged to the default parallelism, as
-    # a parallelized list would be, so a written table keeps a few files, not one per batch.
-    return spark.createDataFrame(table, schema=schema).coalesce(spark.sparkContext.defaultParallelism)
-
-
-def pandas_frame(df: DataFrame) -> pd.DataFrame:
-    """df.toPandas() over Arrow (always, whatever spark.sql.execution.arrow.* say), same result.
-
-    Spark's non-Arrow toPandas collects Row objects and builds the frame in a Python loop;
-    this gives the frame it would, in the same row order: dates as datetime.date objects,
-    nullable integers as float64, nullable booleans as objects with None, timestamps as naive
-    datetime64[ns] wall time in the session's time zone, arrays as lists, maps as dicts.
-    """
-    table = df.toArrow()
-    pdf = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=True)
-    zone = df.sparkSession.conf.get("spark.sql.session.timeZone")
-    for i, f in enumerate(df.schema.fields):
-        if isinstance(f.dataType, T.TimestampType):
-            pdf[f.name] = pdf[f.name].dt.tz_convert(zone).dt.tz_localize(None)
-        elif isinstance(f.dataType, T.ArrayType | T.MapType):
-            values = table.column(i).to_pylist(maps_as_pydicts="strict")
-            pdf[f.name] = pd.Series(values, index=pdf.index, dtype="object")
-    return pdf
 
 
 def select_features(schema: T.StructType, include: Any = "all", exclude: Sequence[str] = ()) -> list[str]:
@@ -104,7 +54,7 @@ def select_features(schema: T.StructType, include: Any = "all", exclude: Sequenc
         missing = [c for c in wanted if c not in numeric]
         if missing:
             raise FeatureTableError(
-                f"conf models.features.include names {missing}: not numeric feature columns of {FEATURES}"
+                f"conf models.features.include names {missing}: not numeric feature columns of {VILLAGE_FEATURES}"
             )
         numeric = wanted
     pats = [re.compile(p) for p in exclude]
@@ -115,20 +65,20 @@ def check_columns(df: DataFrame) -> None:
     need = set(KEYS) | {LABEL_WEIGHTED, LABEL_HIGH}
     missing = sorted(need - set(df.columns))
     if missing:
-        raise FeatureTableError(f"{FEATURES} lacks columns {missing} (expected keys and labels of docs/tables.md)")
+        raise FeatureTableError(f"{VILLAGE_FEATURES} lacks columns {missing} (expected keys and labels of docs/tables.md)")
 
 
 def scoring_period(features: DataFrame, grain: str, as_of: date | None) -> date:
     """The last complete period for the as-of date (default: the latest period with features)."""
     latest = features.agg(F.max("period_start").alias("p")).first()["p"]
     if latest is None:
-        raise FeatureTableError(f"{FEATURES} holds no rows: run the features stage first")
+        raise FeatureTableError(f"{VILLAGE_FEATURES} holds no rows: run the features stage first")
     if as_of is None:
         return latest
     p = last_complete_period(as_of, grain)
     if p > latest:
         raise FeatureTableError(
-            f"as-of {as_of} needs features for the period starting {p}, but {FEATURES} ends at "
+            f"as-of {as_of} needs features for the period starting {p}, but {VILLAGE_FEATURES} ends at "
             f"{latest}: run the features stage for this as-of date first"
         )
     return p
@@ -145,12 +95,6 @@ def cut_at(features: DataFrame, last: date) -> DataFrame:
     )
 
 
-def villages_frame(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
-    if not lakehouse.exists(spark, VILLAGES):
-        return None
-    return lakehouse.read(spark, VILLAGES)
-
-
 def neighbours_frame(spark: SparkSession, villages: DataFrame | None, neighbours: Mapping[str, Any]) -> DataFrame:
     """village_id, neighbour_id, weight: the neighbours of the features (features.spatial, one
     definition with conf/features.yaml `neighbours`), so the hotspot baseline spreads over the
@@ -164,7 +108,8 @@ def neighbours_frame(spark: SparkSession, villages: DataFrame | None, neighbours
 
 def build_panel(
     spark: SparkSession,
-    lakehouse: Lakehouse,
+    features: DataFrame,
+    villages: DataFrame | None,
     conf: Mapping[str, Any],
     grain: str,
     as_of: date | None,
@@ -172,12 +117,12 @@ def build_panel(
     *,
     neighbours: Mapping[str, Any],
 ) -> tuple[DataFrame, list[str], date]:
-    """(panel with hist_* columns, model input columns, last complete period).
+    """(panel with hist_* columns, model input columns, last complete period) from
+    gold.village_features and silver.villages (None: no neighbours for the hotspot baseline).
 
     history_only keeps just the periods the last period's history signals need (scoring);
     `neighbours` is conf/features.yaml's `neighbours` block (the spill-over features' own).
     """
-    features = lakehouse.read(spark, FEATURES)
     check_columns(features)
     last = scoring_period(features, grain, as_of)
     fconf = conf.get("features", {}) or {}
@@ -188,7 +133,7 @@ def build_panel(
     base = cut_at(features, last)
     if history_only:
         base = base.filter(F.col("period_start") >= F.lit(history_start(last, grain, conf)))
-    nb = neighbours_frame(spark, villages_frame(spark, lakehouse), neighbours)
+    nb = neighbours_frame(spark, villages, neighbours)
     panel = with_history_features(
         base, nb, grain, windows, float(bl["ewm_alpha"]), float(hs["decay"]), int(bl["history_lags"])
     )

@@ -1,4 +1,5 @@
-"""Model registry: ops.model_registry rows and joblib artifacts under <lakehouse>/_artifacts/models/.
+"""Model registry, the pure part: ops.model_registry rows, which row is current, and the joblib
+artifacts (written and checked by path). Reading and writing the table is jobs/registry.py's.
 
 One row per model fit by a training run. A run registers the model its selection chose as
 `candidate` and the rest as `challenger`; `rural-risk promote` checks a candidate and makes it
@@ -11,42 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+import pandas as pd
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from jobs.lakehouse import Lakehouse
 from models.classifiers import RiskModel
-
-REGISTRY = "ops.model_registry"
-
-REGISTRY_SCHEMA = T.StructType(
-    [
-        T.StructField("version", T.StringType(), False, {"comment": "Model version: <run id>-<model name>; gold.village_risk.model_version points here."}),
-        T.StructField("model", T.StringType(), False, {"comment": "Model name."}),
-        T.StructField("kind", T.StringType(), False, {"comment": "baseline or classifier."}),
-        T.StructField("role", T.StringType(), False, {"comment": "candidate (chosen by its training run, not promoted), champion (promoted; the latest promoted one is the one the scorer uses) or challenger."}),
-        T.StructField("params", T.StringType(), True, {"comment": "The model's settings as JSON."}),
-        T.StructField("features", T.ArrayType(T.StringType()), True, {"comment": "Input columns the model uses."}),
-        T.StructField("label", T.StringType(), True, {"comment": "Label column it was trained on."}),
-        T.StructField("train_start", T.DateType(), True, {"comment": "First feature period of the final fit."}),
-        T.StructField("train_end", T.DateType(), True, {"comment": "Last feature period of the final fit."}),
-        T.StructField("calibration_start", T.DateType(), True, {"comment": "First feature period held out for calibration; null without calibration."}),
-        T.StructField("metrics", T.MapType(T.StringType(), T.DoubleType()), True, {"comment": "Selection metrics: mean over the recent backtest periods."}),
-        T.StructField("selection_note", T.StringType(), True, {"comment": "Why the champion was chosen (champion row only)."}),
-        T.StructField("artifact_path", T.StringType(), False, {"comment": "Where the fitted model is stored."}),
-        T.StructField("artifact_sha256", T.StringType(), True, {"comment": "SHA-256 of the artifact file, checked before it is loaded; null for rows of releases before the check."}),
-        T.StructField("input_versions", T.MapType(T.StringType(), T.LongType()), True, {"comment": "Delta versions of the tables it was trained from."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Training run."}),
-        T.StructField("created_at", T.TimestampType(), False, {"comment": "When the row was registered."}),
-        T.StructField("promoted_at", T.TimestampType(), True, {"comment": "When `rural-risk promote` made the candidate champion; null otherwise (and on champions of releases before promotion, ordered by created_at)."}),
-    ]
-)
 
 
 class ArtifactError(ValueError):
@@ -63,10 +37,6 @@ class RegistryEntry:
     artifact_sha256: str | None = None
 
 
-def artifact_dir(lakehouse: Lakehouse, version: str) -> str:
-    return f"{lakehouse.root}/_artifacts/models/{version}"
-
-
 def _local(path: str) -> str:
     if path.startswith("file:"):
         return path.removeprefix("file:").replace("///", "/", 1) if path.startswith("file:///") else path[5:]
@@ -76,12 +46,13 @@ def _local(path: str) -> str:
     return path
 
 
-def save_artifact(model: RiskModel, lakehouse: Lakehouse, version: str) -> str:
+def write_artifact(model: RiskModel, folder: str) -> str:
+    """Pickle a fitted model as <folder>/model.joblib; returns its path."""
     import joblib
 
-    folder = _local(artifact_dir(lakehouse, version))
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "model.joblib")
+    local = _local(folder)
+    os.makedirs(local, exist_ok=True)
+    path = os.path.join(local, "model.joblib")
     joblib.dump(model, path)
     return path
 
@@ -144,16 +115,6 @@ def registry_row(
     }
 
 
-def append(spark: SparkSession, lakehouse: Lakehouse, rows: list[dict[str, Any]]) -> None:
-    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, add_missing_columns=True)
-    df = spark.createDataFrame(rows, schema=REGISTRY_SCHEMA)
-    df.write.format("delta").mode("append").save(lakehouse.path(REGISTRY))
-
-
-def read(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
-    return lakehouse.read(spark, REGISTRY) if lakehouse.exists(spark, REGISTRY) else None
-
-
 # Which champion row is current: the latest promoted, by these columns (a champion of a
 # release before promotion has no promoted_at and comes before every promoted one).
 CHAMPION_ORDER = ("promoted_at", "created_at", "run_id")
@@ -179,19 +140,15 @@ def _entry(row: Any) -> RegistryEntry:
                          row["artifact_sha256"])
 
 
-def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
-    """The latest promoted champion, or None before the first promotion."""
-    reg = read(spark, lakehouse)
-    row = None if reg is None else _latest(reg, "champion", CHAMPION_ORDER)
+def champion_of(reg: DataFrame) -> RegistryEntry | None:
+    """The latest promoted champion of the registry's rows, or None before the first promotion."""
+    row = _latest(reg, "champion", CHAMPION_ORDER)
     return None if row is None else _entry(row)
 
 
-def current_candidate(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:
+def candidate_of(reg: DataFrame) -> RegistryEntry | None:
     """The candidate of the latest training run registered after the current champion, or None
     (nothing to promote: no run since, or its candidate was promoted already)."""
-    reg = read(spark, lakehouse)
-    if reg is None:
-        return None
     row = _latest(reg, "candidate", ("created_at", "run_id"))
     if row is None:
         return None
@@ -201,34 +158,16 @@ def current_candidate(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntr
     return _entry(row)
 
 
-def promote(spark: SparkSession, lakehouse: Lakehouse, version: str) -> datetime:
-    """Make the candidate `version` champion (role and promoted_at, one Delta commit); returns
-    the promotion time. Refuses a version that is not a candidate."""
-    lakehouse.create(spark, REGISTRY, REGISTRY_SCHEMA, add_missing_columns=True)
-    table = lakehouse.delta(spark, REGISTRY)
-    found = [r["role"] for r in table.toDF().filter(F.col("version") == version).select("role").collect()]
-    if found != ["candidate"]:
-        raise ArtifactError(f"{REGISTRY}: version {version} is not a candidate "
-                            f"({'roles ' + ', '.join(found) if found else 'no such version'})")
-    at = datetime.now(UTC).replace(tzinfo=None)
-    table.update(
-        condition=(F.col("version") == F.lit(version)) & (F.col("role") == F.lit("candidate")),
-        set={"role": F.lit("champion"), "promoted_at": F.lit(at).cast("timestamp")},
-    )
-    return at
-
-
-def current_champion_version(lakehouse: Lakehouse, spark: Callable[[], SparkSession]) -> str | None:
-    """Version of the current champion, None before the first training run. A local lakehouse
-    is read with delta-rs, so no Spark session starts; other roots through `spark()`."""
-    table = lakehouse.local_delta(REGISTRY)
-    if table is False:
-        return None
-    if table is None:
-        champ = current_champion(spark(), lakehouse)
-        return champ.version if champ else None
-    names = {f.name for f in table.schema().fields}
-    rows = table.to_pandas(columns=["version", "role", *[c for c in CHAMPION_ORDER if c in names]])
+def champion_version_of(rows: pd.DataFrame) -> str | None:
+    """Version of the current champion among registry rows read without Spark (version, role and
+    whichever of CHAMPION_ORDER the table has), None without a champion."""
     rows = rows[rows["role"] == "champion"].reindex(columns=["version", "role", *CHAMPION_ORDER])
     rows = rows.sort_values(list(CHAMPION_ORDER), na_position="first")
     return None if rows.empty else str(rows["version"].iloc[-1])
+
+
+def check_candidate(version: str, roles: list[str]) -> None:
+    """Refuse to promote a version whose registry rows are not exactly one candidate."""
+    if roles != ["candidate"]:
+        raise ArtifactError(f"ops.model_registry: version {version} is not a candidate "
+                            f"({'roles ' + ', '.join(roles) if roles else 'no such version'})")

@@ -33,24 +33,6 @@ SCORED_SCHEMA = T.StructType(
     ]
 )
 
-RISK_SCHEMA = T.StructType(
-    [
-        T.StructField("village_id", T.StringType(), False, {"comment": "Village code (silver.villages)."}),
-        T.StructField("period_start", T.DateType(), False, {"comment": "First day of the period the forecast is for: the period after the last complete one the features describe."}),
-        T.StructField("village_name", T.StringType(), True, {"comment": "Village name (silver.villages)."}),
-        T.StructField("township_id", T.StringType(), True, {"comment": "Township code of the village."}),
-        T.StructField("township_name", T.StringType(), True, {"comment": "Township name of the village."}),
-        T.StructField("score", T.DoubleType(), True, {"comment": "The champion's ranking score; higher is riskier, its scale depends on the model."}),
-        T.StructField("probability", T.DoubleType(), True, {"comment": "Calibrated chance that the village is among the highest-risk villages of the period (the label's top share)."}),
-        T.StructField("expected_weighted_count", T.DoubleType(), True, {"comment": "Expected severity-weighted count of the label's incidents in the period."}),
-        T.StructField("rank", T.IntegerType(), False, {"comment": "1 = highest risk in the period (by probability, then score, then village_id)."}),
-        T.StructField("flagged", T.BooleanType(), False, {"comment": "On the risk list: among the top scoring.flag_share of villages by rank."}),
-        T.StructField("reasons", T.ArrayType(T.StringType()), True, {"comment": "Up to scoring.reasons_per_village plain-word drivers that raise the risk against the township average."}),
-        T.StructField("model_version", T.StringType(), False, {"comment": "ops.model_registry version of the champion that scored the row."}),
-        T.StructField("run_id", T.StringType(), False, {"comment": "Run that wrote the row."}),
-    ]
-)
-
 
 def score_pandas(
     model: RiskModel, rows: pd.DataFrame, templates: Sequence[Mapping[str, str]], n_reasons: int,

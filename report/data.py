@@ -8,17 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from store import catalog
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
 # Every table the report reads (the reader refuses others, so the list stays whole: the report
 # stage skips when none of them changed, jobs/reuse.py).
-TABLES = ("gold.village_risk", "silver.villages", "gold.patrol_plan", "gold.patrol_capacity_used",
-          "gold.allocation_backtest", "silver.incidents", "gold.governance_index",
-          "gold.model_metrics", "gold.township_audit", "ops.quarantine", "ops.ingest_log",
-          "ops.model_registry")
+TABLES = (catalog.VILLAGE_RISK, catalog.SILVER_VILLAGES, catalog.PATROL_PLAN, catalog.PATROL_CAPACITY_USED,
+          catalog.ALLOCATION_BACKTEST, catalog.SILVER_INCIDENTS, catalog.GOVERNANCE_INDEX,
+          catalog.MODEL_METRICS, catalog.TOWNSHIP_AUDIT, catalog.QUARANTINE, catalog.INGEST_LOG,
+          catalog.MODEL_REGISTRY)
 ACTORS = ("police", "auxiliary_police", "joint_defense", "volunteer", "security_company",
           "village_committee")
 
@@ -72,14 +74,14 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24, *
     """Read every table the report shows; optional tables that are missing become None.
     `settings` are ReportData's grain, flag_share and recent_periods.
 
-    Each table is collected once over Arrow (models.panel.pandas_frame); frames read twice
+    Each table is collected once over Arrow (store.frames.pandas_frame); frames read twice
     (silver.villages) are collected once and shared."""
     from pyspark.sql import functions as F
 
-    from models.panel import pandas_frame
+    from store.frames import pandas_frame
 
     read = _Reader(spark, lakehouse)
-    risk_all = read("gold.village_risk")
+    risk_all = read(catalog.VILLAGE_RISK)
     if risk_all is None:
         raise ReportInputError("the report needs gold.village_risk: run `rural-risk score` first")
     # The latest period's rows in one query (the period is a scalar subquery, not a round trip).
@@ -92,7 +94,7 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24, *
     data = ReportData(period_start=period, risk=risk, **settings)
     at_period = F.col("period_start") == F.lit(period)
 
-    villages = read("silver.villages")
+    villages = read(catalog.SILVER_VILLAGES)
     if villages is not None:
         county = ["county_name"] if "county_name" in villages.columns else []
         data.villages = pandas_frame(villages.select(
@@ -101,38 +103,38 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24, *
         if county:
             names = sorted({str(x) for x in data.villages["county_name"].dropna()})
             data.county = "、".join(names) or None
-    plan = read("gold.patrol_plan")
+    plan = read(catalog.PATROL_PLAN)
     if plan is not None:
         data.plan = pandas_frame(plan.filter(at_period))
-    cap = read("gold.patrol_capacity_used")
+    cap = read(catalog.PATROL_CAPACITY_USED)
     if cap is not None:
         data.capacity = pandas_frame(cap.filter(at_period))
-    comp = read("gold.allocation_backtest")
+    comp = read(catalog.ALLOCATION_BACKTEST)
     if comp is not None:
         data.comparison = pandas_frame(comp)
-    incidents = read("silver.incidents")
+    incidents = read(catalog.SILVER_INCIDENTS)
     if incidents is not None:
         data.data_cutoff = incidents.agg(F.max("reported_at")).first()[0]  # a value, not a subquery
     data.trends = _trends(incidents, villages, trend_periods)
-    gov = read("gold.governance_index")
+    gov = read(catalog.GOVERNANCE_INDEX)
     if gov is not None:
         data.governance = _governance(gov, data.villages, risk)
-    metrics = read("gold.model_metrics")
+    metrics = read(catalog.MODEL_METRICS)
     if metrics is not None:
         m = pandas_frame(metrics)
         data.metrics = m[m["period_start"].notna()] if "period_start" in m else m
         data.reliability = _reliability(m)
-    audit = read("gold.township_audit")
+    audit = read(catalog.TOWNSHIP_AUDIT)
     if audit is not None:
         data.audit = _latest_known_audit(pandas_frame(audit))
-    q = read("ops.quarantine")
+    q = read(catalog.QUARANTINE)
     if q is not None:
         data.quarantine = pandas_frame(
             q.select("source", F.explode_outer("reasons").alias("reason"))
             .groupBy("source", "reason").agg(F.count(F.lit(1)).alias("rows"))
             .orderBy("source", F.col("rows").desc())
         )
-    log = read("ops.ingest_log")
+    log = read(catalog.INGEST_LOG)
     if log is not None:
         data.ingest = pandas_frame(
             log.groupBy("source").agg(
@@ -141,7 +143,7 @@ def gather(spark: SparkSession, lakehouse: Lakehouse, trend_periods: int = 24, *
                                               "rows_duplicate")],
             ).orderBy("source")
         )
-    registry = read("ops.model_registry")
+    registry = read(catalog.MODEL_REGISTRY)
     versions = sorted({str(v) for v in risk["model_version"].dropna()})
     if registry is not None and versions:
         rows = pandas_frame(registry.filter(F.col("version").isin(versions)).select(
@@ -167,7 +169,7 @@ def _trends(incidents: DataFrame | None, villages: DataFrame | None, periods: in
     """Incidents per township and month (false alarms left out) over the latest periods."""
     from pyspark.sql import functions as F
 
-    from models.panel import pandas_frame
+    from store.frames import pandas_frame
 
     if incidents is None or villages is None:
         return None
@@ -186,7 +188,7 @@ def _governance(gov: DataFrame, villages: pd.DataFrame | None, risk: pd.DataFram
     """Mean of the four governance dimensions per township, latest period of the index."""
     from pyspark.sql import functions as F
 
-    from models.panel import pandas_frame
+    from store.frames import pandas_frame
 
     latest = gov.select(F.max("period_start")).scalar()
     g = pandas_frame(gov.filter(F.col("period_start") == latest).select(

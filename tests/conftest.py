@@ -87,7 +87,7 @@ def spark(settings) -> Iterator:
 
 @pytest.fixture()
 def lakehouse(tmp_path: Path):
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     return Lakehouse(str(tmp_path / "lakehouse"))
 

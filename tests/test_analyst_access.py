@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import types as T
 
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 SCHEMA = T.StructType(
     [

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("county")]  # one worker
 
 def test_pipeline_fills_every_gold_table(county_run, spark):
     # county_run (county_fixture.py): `rural-risk --profile test pipeline` exited 0 on the county
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     lh = Lakehouse(str(county_run.lakehouse))
 
@@ -94,13 +94,13 @@ def test_pipeline_fills_every_gold_table(county_run, spark):
 
 
 def test_every_table_matches_the_catalog(county_run, spark):
-    """Each table of the county's lakehouse is in jobs/catalog.py with the same columns, types,
+    """Each table of the county's lakehouse is in store/catalog.py with the same columns, types,
     column comments and description, and no catalogued table is missing."""
     from deltalake import DeltaTable
 
     from conf import load_settings
-    from jobs import catalog
-    from jobs.lakehouse import Lakehouse
+    from store import catalog
+    from store.lakehouse import Lakehouse
 
     lh = Lakehouse(str(county_run.lakehouse))
     sections = catalog.sections_of(load_settings("test"))
@@ -127,7 +127,7 @@ def test_after_maintain_every_gold_table_still_reads_without_a_jvm(county_run, t
 
     lakehouse = tmp_path / "lakehouse"
     shutil.copytree(county_run.lakehouse, lakehouse)
-    from jobs import catalog
+    from store import catalog
 
     gold = sorted(p for p in (lakehouse / "gold").iterdir() if (p / "_delta_log").is_dir())
     assert [f"gold.{p.name}" for p in gold] == sorted(n for n in catalog.TABLES if n.startswith("gold."))

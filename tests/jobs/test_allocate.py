@@ -110,7 +110,7 @@ def test_allocate_writes_the_optimal_plan_capacity_and_comparison_per_period(ctx
 
 def test_allocate_without_scores_says_what_to_run(ctx, settings):
     from jobs.allocate import allocate
-    from jobs.lakehouse import UnknownTableError
+    from store.lakehouse import UnknownTableError
 
     with pytest.raises(UnknownTableError, match="gold.village_risk"):
         allocate(small_ctx(ctx, settings))

@@ -88,7 +88,8 @@ def test_train_reuses_the_backtest_stage_rows_then_reruns_when_stale(ctx, caplog
 
 def test_other_model_settings_make_the_recorded_backtest_stale(ctx):
     from jobs import backtest
-    from models.training import BacktestInputs, recorded_backtest, table_versions
+    from jobs.model_runs import recorded_backtest, table_versions
+    from models.training import BacktestInputs
 
     mctx = model_ctx(ctx)
     write_inputs(mctx)

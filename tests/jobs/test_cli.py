@@ -65,7 +65,7 @@ def test_a_stage_that_reads_the_lakehouse_refuses_a_folder_that_is_none(command,
     assert main(["--lakehouse", str(missing), *argv]) == 2
     assert "it holds no Delta table" in capsys.readouterr().err
     assert not (tmp_path / "spark-warehouse").exists()
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     (missing / "silver" / "villages" / "_delta_log").mkdir(parents=True)
     Lakehouse(str(missing)).check_present()  # one table is enough: the stage names what is missing

@@ -9,9 +9,9 @@ import pytest
 
 
 def _small_files(ctx, n: int = 4):
-    from models.allocation_plan import plan_schema
+    from store.schemas import PATROL_PLAN_SCHEMA
 
-    spark, lh, schema = ctx.spark, ctx.lakehouse, plan_schema()
+    spark, lh, schema = ctx.spark, ctx.lakehouse, PATROL_PLAN_SCHEMA
     lh.create(spark, "gold.patrol_plan", schema)
     for i in range(n):  # one append, one file each
         spark.createDataFrame([(f"V{i}", date(2024, 5, 1), "police", 1.0 + i, 4, "x", "r")], schema) \
@@ -22,8 +22,8 @@ def _small_files(ctx, n: int = 4):
 def test_maintain_compacts_vacuums_logs_and_keeps_the_rows(ctx):
     from deltalake import DeltaTable
 
-    from jobs.catalog import TABLES, schema, sections_of
     from jobs.maintain import DICTIONARY, LOG, maintain
+    from store.catalog import TABLES, schema, sections_of
 
     path = _small_files(ctx)
     before = sorted(DeltaTable(path).to_pandas()["hours"])

@@ -8,21 +8,23 @@ import argparse
 import pytest
 from test_train import model_ctx, write_inputs
 
+from jobs import registry
+from jobs.model_runs import panel_from_lakehouse
 from jobs.promote import PromotionError, promote
 from jobs.promote import run as promote_run
-from models import registry
 from models.classifiers import RiskModel
-from models.panel import build_panel, to_pandas
+from models.panel import to_pandas
+from models.registry import ArtifactError, registry_row
 
 
 def _register(ctx, version: str, role: str, run_id: str) -> str:
     conf = ctx.settings.section("models")
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None,
+    panel_df, inputs, _ = panel_from_lakehouse(ctx.spark, ctx.lakehouse, conf, "month", None,
                                       neighbours=ctx.settings.section("features")["neighbours"])
     model = RiskModel.classifier("logistic", "logistic", inputs, {"C": 0.5}).fit(to_pandas(panel_df, inputs), 3)
     path = registry.save_artifact(model, ctx.lakehouse, version)
     registry.append(ctx.spark, ctx.lakehouse,
-                    [registry.registry_row(model, version, role, path, {}, {}, run_id, "label")])
+                    [registry_row(model, version, role, path, {}, {}, run_id, "label")])
     return path
 
 
@@ -37,7 +39,7 @@ def test_a_candidate_serves_only_after_promote(ctx, capsys):
     write_inputs(mctx)
     _register(mctx, "r1-logistic", "candidate", "r1")
     assert registry.current_champion(mctx.spark, mctx.lakehouse) is None
-    with pytest.raises(registry.ArtifactError, match="holds no champion: run `rural-risk train` first"):
+    with pytest.raises(ArtifactError, match="holds no champion: run `rural-risk train` first"):
         score(mctx)  # a candidate is not served
 
     assert promote_run(mctx, argparse.Namespace(as_of=None)) == 0
@@ -65,5 +67,5 @@ def test_a_candidate_serves_only_after_promote(ctx, capsys):
     assert set(score(mctx)["model_version"]) == {"r1-logistic"}
 
     # promoting a version that is not a candidate is refused by the registry itself
-    with pytest.raises(registry.ArtifactError, match="version r1-logistic is not a candidate"):
+    with pytest.raises(ArtifactError, match="version r1-logistic is not a candidate"):
         registry.promote(mctx.spark, mctx.lakehouse, "r1-logistic")

@@ -11,8 +11,8 @@ from deltalake import CommitProperties, write_deltalake
 
 from conf import Settings
 from jobs.context import RunContext
-from jobs.lakehouse import Lakehouse
 from jobs.reuse import MARK, current_outputs, last_commit_record, stage_inputs, table_version
+from store.lakehouse import Lakehouse
 
 
 @pytest.fixture

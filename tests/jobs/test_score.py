@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from test_train import N_VILLAGES, model_ctx, write_inputs
 
-from models import registry
+from jobs import registry
+from jobs.model_runs import panel_from_lakehouse
 from models.classifiers import RiskModel
-from models.panel import FeatureTableError, build_panel, to_pandas
+from models.panel import FeatureTableError, to_pandas
+from models.registry import ArtifactError, file_sha256, load_artifact, registry_row
 
 NEIGHBOURS = {"k": 5, "max_km": 15.0, "min_km": 0.5}  # conf/features.yaml's
 
@@ -18,11 +20,11 @@ NEIGHBOURS = {"k": 5, "max_km": 15.0, "min_km": 0.5}  # conf/features.yaml's
 def _register(ctx) -> str:
     """Fit a logistic model on the panel the scorer will see and register it as champion."""
     conf = ctx.settings.section("models")
-    panel_df, inputs, _ = build_panel(ctx.spark, ctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
+    panel_df, inputs, _ = panel_from_lakehouse(ctx.spark, ctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
     panel = to_pandas(panel_df, inputs)
     model = RiskModel.classifier("logistic", "logistic", inputs, {"C": 0.5}).fit(panel, 3)
     path = registry.save_artifact(model, ctx.lakehouse, "v-test-logistic")
-    row = registry.registry_row(model, "v-test-logistic", "champion", path, {}, {}, "r0", "label")
+    row = registry_row(model, "v-test-logistic", "champion", path, {}, {}, "r0", "label")
     registry.append(ctx.spark, ctx.lakehouse, [row])
     return path
 
@@ -48,10 +50,10 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
 
     # the artifact reloads and reproduces the scores Spark wrote
     conf = mctx.settings.section("models")
-    panel_df, inputs, last = build_panel(mctx.spark, mctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
+    panel_df, inputs, last = panel_from_lakehouse(mctx.spark, mctx.lakehouse, conf, "month", None, neighbours=NEIGHBOURS)
     rows = to_pandas(panel_df, inputs)
     rows = rows[rows["period_start"] == last].sort_values("village_id").reset_index(drop=True)
-    again = registry.load_artifact(path).predict(rows)
+    again = load_artifact(path).predict(rows)
     by_id = risk.set_index("village_id").loc[rows["village_id"]]
     np.testing.assert_allclose(by_id["probability"].to_numpy(), again["probability"].to_numpy(), rtol=1e-9)
 
@@ -61,10 +63,10 @@ def test_score_writes_ranked_risk_with_reasons_and_audit(ctx):
     assert scored["recall"].isna().all()  # no outcome yet for the scored period
 
     # the registry holds the artifact's hash; a file changed after training is not unpickled
-    assert registry.current_champion(mctx.spark, mctx.lakehouse).artifact_sha256 == registry.file_sha256(path)
+    assert registry.current_champion(mctx.spark, mctx.lakehouse).artifact_sha256 == file_sha256(path)
     with open(path, "ab") as fh:
         fh.write(b"\0")
-    with pytest.raises(registry.ArtifactError, match="was changed after training"):
+    with pytest.raises(ArtifactError, match="was changed after training"):
         score(mctx, force=True)
 
 
@@ -78,7 +80,7 @@ def test_score_as_of_picks_the_period_and_refuses_the_future(ctx):
     model = RiskModel.baseline(BaselineSpec("prev", (("hist_prev", 1.0),)))
     model.fit(features.assign(hist_prev=features["inc_all_1"]), 3)
     path = registry.save_artifact(model, mctx.lakehouse, "v-prev")
-    row = registry.registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")
+    row = registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")
     registry.append(mctx.spark, mctx.lakehouse, [row])
     risk = score(mctx, as_of=date(2020, 12, 15))  # last complete: November 2020
     assert set(risk["period_start"]) == {date(2020, 12, 1)}
@@ -105,7 +107,7 @@ def test_a_second_score_on_the_same_inputs_writes_nothing(ctx, caplog):
     model.fit(features.assign(hist_prev=features["inc_all_1"]), 3)
     path = registry.save_artifact(model, mctx.lakehouse, "v-prev")
     registry.append(mctx.spark, mctx.lakehouse,
-                    [registry.registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")])
+                    [registry_row(model, "v-prev", "champion", path, {}, {}, "r0", "label")])
     first = score(mctx, as_of=date(2020, 12, 15))
     lh = mctx.lakehouse
 
@@ -132,7 +134,7 @@ def test_a_risk_table_of_an_earlier_release_gets_the_new_column_names(ctx):
     """gold.village_risk written with `high_risk` (an earlier release) is rewritten once with
     `flagged`, every row kept; a table of this release is left as it is."""
     from jobs.score import RISK, rename_old_columns
-    from models.scoring import RISK_SCHEMA
+    from store.schemas import VILLAGE_RISK_SCHEMA as RISK_SCHEMA
 
     old = [(f.name if f.name != "flagged" else "high_risk") for f in RISK_SCHEMA.fields]
     rows = [("V1", date(2024, 4, 1), "Dongcun", "T1", "East", 2.0, 0.8, 3.0, 1, True, ["r"], "m1", "s"),

@@ -51,7 +51,7 @@ def write_table(root: Path, name: str, rows: int, settings) -> None:
     from deltalake import write_deltalake
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from jobs.catalog import schema, sections_of
+    from store.catalog import schema, sections_of
 
     fields = schema(name, sections_of(settings))
     data = [{f.name: _value(f.dataType, i) for f in fields.fields} for i in range(rows)]
@@ -183,10 +183,10 @@ def test_writable_paths_leave_out_the_lakehouse_root_and_keep_the_run_dir(tmp_pa
 def test_change_data_feed_on_the_followed_gold_tables(ctx):
     from deltalake import DeltaTable as RustTable
 
-    from models.allocation_plan import plan_schema
+    from store.schemas import PATROL_PLAN_SCHEMA
 
     spark, lh = ctx.spark, ctx.lakehouse
-    schema = plan_schema()
+    schema = PATROL_PLAN_SCHEMA
     lh.create(spark, "gold.patrol_plan", schema)
     path = lh.path("gold.patrol_plan")
     rows = [("V1", date(2024, 5, 1), "police", 2.0, 1, "r", "run1"),
@@ -206,7 +206,7 @@ def test_change_data_feed_on_the_followed_gold_tables(ctx):
     # a table made before the property was in the catalog gets it once, in one commit
     from delta.tables import DeltaTable
 
-    from models.scoring import RISK_SCHEMA
+    from store.schemas import VILLAGE_RISK_SCHEMA as RISK_SCHEMA
 
     old = lh.path("gold.village_risk")
     DeltaTable.createIfNotExists(spark).location(old).addColumns(RISK_SCHEMA) \

@@ -162,9 +162,9 @@ def test_if_no_champion_finds_the_registered_one_without_spark(tmp_path, capsys)
     from deltalake import write_deltalake
 
     from conf import load_settings
-    from jobs.lakehouse import Lakehouse
+    from jobs.registry import current_champion_version
     from jobs.train import run
-    from models.registry import current_champion_version
+    from store.lakehouse import Lakehouse
 
     lh = Lakehouse(str(tmp_path / "lakehouse"))
     ctx = RunContext(settings=load_settings("test"), lakehouse=lh, run_id="first-day")

@@ -68,7 +68,7 @@ def test_local_lakehouse_is_checked_without_spark(landed):
 
 def test_spark_path_gives_the_same_answers(landed, monkeypatch):
     import jobs.validate as V
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     local = _statuses(RunContext(settings=landed.settings, lakehouse=landed.lakehouse, run_id=RUN))
     # as for an hdfs:// root: no delta-rs handle, so every read goes through Spark

@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = """
 import sys, time
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 with Lakehouse(sys.argv[1]).write_lock(sys.argv[2]):
     print("held", time.time(), flush=True)
     time.sleep(float(sys.argv[3]))

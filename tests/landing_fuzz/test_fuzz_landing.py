@@ -217,7 +217,7 @@ def test_parser_survives_every_generated_file(corpus: Corpus):
 def ingested(corpus: Corpus, spark, settings, tmp_path_factory, figures: dict):
     from jobs.context import RunContext
     from jobs.ingest import ingest
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     ctx = RunContext(settings=settings, lakehouse=Lakehouse(str(tmp_path_factory.mktemp("fuzz-lh"))),
                      run_id="fuzz").attach(spark)
@@ -312,7 +312,7 @@ def test_header_problems_fail_their_source_and_every_file_is_reported(header_cor
                                                                       tmp_path_factory, figures: dict):
     from jobs.check_landing import check_landing
     from jobs.context import RunContext
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     ctx = RunContext(settings=settings, lakehouse=Lakehouse(str(tmp_path_factory.mktemp("fuzz-lh2"))),
                      run_id="fuzz-headers").attach(spark)

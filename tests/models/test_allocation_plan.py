@@ -81,9 +81,9 @@ def test_compare_strategies_scores_each_plan_on_what_happened():
     assert comp.loc["optimized", "gap"] == pytest.approx(0.0, abs=1e-9)
     assert comp.loc["optimized", "solve_seconds"] > 0
     assert comp.loc[["proportional", "equal"], ["gap", "solve_seconds"]].isna().all().all()
-    from models.allocation_plan import comparison_schema
+    from store.schemas import ALLOCATION_BACKTEST_SCHEMA
 
-    assert {"gap", "solve_seconds"}.isdisjoint(f.name for f in comparison_schema().fields)
+    assert {"gap", "solve_seconds"}.isdisjoint(f.name for f in ALLOCATION_BACKTEST_SCHEMA.fields)
 
 
 def test_champion_is_named_by_the_model_version_else_best_pei():

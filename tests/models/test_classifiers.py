@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.lakehouse import Lakehouse
 from models.baselines import BaselineSpec
 from models.classifiers import RiskModel, TrainingDataError
-from models.registry import ArtifactError, load_artifact, save_artifact
+from models.registry import ArtifactError, load_artifact, write_artifact
 
 
 @pytest.mark.parametrize("kind", ["logistic", "hgb", "hgb_count"])
@@ -39,8 +38,8 @@ def test_baseline_model_scores_its_weighted_history(panel):
 def test_artifact_reloads_and_reproduces_scores(panel, tmp_path):
     model = RiskModel.classifier("hgb", "hgb", ["x_rate", "hist_prev"], {"max_iter": 20})
     model.fit(panel, calibration_periods=4)
-    path = save_artifact(model, Lakehouse(str(tmp_path / "lh")), "v1-hgb")
-    assert path == str(tmp_path / "lh" / "_artifacts" / "models" / "v1-hgb" / "model.joblib")
+    path = write_artifact(model, str(tmp_path / "v1-hgb"))
+    assert path == str(tmp_path / "v1-hgb" / "model.joblib")
     again = load_artifact(path)
     assert again.features == model.features
     np.testing.assert_array_equal(again.predict(panel).to_numpy(), model.predict(panel).to_numpy())

@@ -113,9 +113,9 @@ def test_wrong_language_is_refused_with_the_setting_value_and_choices():
 def test_report_and_score_refuse_a_wrong_language_before_spark(tmp_path):
     from conf import load_settings
     from jobs.context import RunContext
-    from jobs.lakehouse import Lakehouse
     from jobs.report import report
     from jobs.score import score
+    from store.lakehouse import Lakehouse
 
     base = load_settings("test")
     settings = Settings(profile="test", data={**base.data, "language": "fr"})

@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import Row
 from pyspark.sql import types as T
 
-from models.panel import neighbours_frame, pandas_frame, spark_frame
+from store.frames import pandas_frame, spark_frame
 
 SCHEMA = T.StructType(
     [
@@ -96,19 +96,3 @@ def test_pandas_frame_is_what_non_arrow_to_pandas_gives(spark):
     assert by_id.at["a", "words"] == ["one", "two"] and by_id.at["a", "m"] == {"k": 1}
     # and back again: the same rows
     assert sorted(spark_frame(spark, got, SCHEMA).collect()) == sorted(EXPECTED)
-
-
-def test_neighbours_frame_by_hand(spark):
-    # Three villages on a parallel, 0.01 degrees of longitude apart (about 0.964 km each).
-    villages = spark.createDataFrame(
-        [("v0", 110.00, 30.0), ("v1", 110.01, 30.0), ("v2", 110.02, 30.0)],
-        "village_id string, longitude double, latitude double",
-    )
-    nb = neighbours_frame(spark, villages, {"k": 2, "max_km": 1.5, "min_km": 0.5})
-    assert [(f.name, f.dataType) for f in nb.schema.fields] == [
-        ("village_id", T.StringType()), ("neighbour_id", T.StringType()), ("weight", T.DoubleType()),
-    ]
-    got = {(r["village_id"], r["neighbour_id"]): r["weight"] for r in nb.collect()}
-    # v0 and v2 are 1.93 km apart, beyond 1.5 km: one neighbour each; v1 has two at equal distance.
-    assert got == pytest.approx({("v0", "v1"): 1.0, ("v2", "v1"): 1.0, ("v1", "v0"): 0.5, ("v1", "v2"): 0.5})
-    assert neighbours_frame(spark, None, {"k": 2, "max_km": 1.5, "min_km": 0.5}).count() == 0

@@ -175,6 +175,32 @@ class Lakehouse:
             )
         return spark.read.format("delta").load(self.path(name))
 
+    def read_optional(self, spark: SparkSession, name: str) -> DataFrame | None:
+        """The table, or None when it does not exist (yet)."""
+        return self.read(spark, name) if self.exists(spark, name) else None
+
+    def overwrite(self, spark: SparkSession, name: str, pdf: Any, schema: T.StructType,
+                  user_metadata: str | None = None, replace_where: str | None = None,
+                  constraints: Mapping[str, str] | None = None) -> int:
+        """Replace the table's content (or the rows matching `replace_where`) with these pandas
+        rows, created first when missing; returns the number of rows.
+
+        `user_metadata` is recorded in the Delta commit (readable in the table's history); the
+        table's description comes from the catalog (store/catalog.py).
+        """
+        from store.frames import spark_frame
+
+        self.create(spark, name, schema, constraints=constraints)
+        writer = spark_frame(spark, pdf, schema).write.format("delta").mode("overwrite")
+        if user_metadata is not None:
+            writer = writer.option("userMetadata", user_metadata)
+        if replace_where is not None:
+            writer = writer.option("replaceWhere", replace_where)
+        else:  # the whole table is replaced: so is its schema (a table of an older release takes
+            writer = writer.option("overwriteSchema", "true")  # this release's columns and comments)
+        writer.save(self.path(name))
+        return len(pdf)
+
     def delta(self, spark: SparkSession, name: str) -> DeltaTable:
         if not self.exists(spark, name):
             raise UnknownTableError(f"table {name} does not exist under {self.root}")
@@ -249,13 +275,15 @@ class Lakehouse:
         a constraint it lacks (a table made by an older release) is added, and with
         `add_missing_columns` the columns of `schema` it lacks. Tables are not put in the
         session catalog here: `register` / `register_all` do that for SQL by name."""
-        from jobs.catalog import description
-        from jobs.catalog import properties as catalog_properties
+        from store import catalog
 
         path = self.path(name)
-        comment = description(name) or comment  # the catalog's words for the project's tables
-        constraints = dict(constraints or {})
-        own = {**catalog_properties(name), **(properties or {})}  # e.g. change data feed
+        comment = catalog.description(name) or comment  # the catalog's words for the project's tables
+        # The catalog's constraints and partitioning for the project's tables; callers add to them
+        # only for tables of their own (tests).
+        constraints = {**catalog.constraints(name), **(constraints or {})}
+        partition_by = tuple(partition_by) or catalog.partition_by(name)
+        own = {**catalog.properties(name), **(properties or {})}  # e.g. change data feed
         if self.exists(spark, name):
             table = DeltaTable.forPath(spark, path)
             columns = (path, tuple(schema.names))

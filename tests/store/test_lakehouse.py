@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import types as T
 
-from jobs.lakehouse import Lakehouse, UnknownTableError, split_name
+from store.lakehouse import Lakehouse, UnknownTableError, split_name
 
 SCHEMA = T.StructType(
     [
@@ -93,7 +93,7 @@ def test_a_second_lakehouse_in_the_same_session_gets_its_own_tables(spark, tmp_p
 
 
 def test_local_path_only_for_a_lakehouse_on_local_disk(tmp_path):
-    from jobs.lakehouse import Lakehouse
+    from store.lakehouse import Lakehouse
 
     assert Lakehouse(str(tmp_path)).local_path("ops.ingest_log") == tmp_path / "ops" / "ingest_log"
     assert Lakehouse(f"file://{tmp_path}").local_path("silver.villages") == tmp_path / "silver" / "villages"
@@ -119,7 +119,6 @@ def test_a_whole_table_overwrite_takes_this_releases_columns(spark, tmp_path):
     schema (flags_from, with its comment) instead of failing on the mismatch."""
     import pandas as pd
 
-    from models.training import write_overwrite
 
     lh = Lakehouse(str(tmp_path / "lh_old_audit"))
     old = T.StructType([T.StructField("township_id", T.StringType()), T.StructField("source", T.StringType())])
@@ -127,7 +126,7 @@ def test_a_whole_table_overwrite_takes_this_releases_columns(spark, tmp_path):
     spark.createDataFrame([("T1", "backtest")], old).write.format("delta").mode("append").save(lh.path("gold.t_audit"))
     new = T.StructType([T.StructField("township_id", T.StringType()),
                         T.StructField("flags_from", T.StringType(), True, {"comment": "backtest or scored"})])
-    assert write_overwrite(spark, lh, "gold.t_audit", pd.DataFrame({"township_id": ["T1"], "flags_from": ["scored"]}), new) == 1
+    assert lh.overwrite(spark, "gold.t_audit", pd.DataFrame({"township_id": ["T1"], "flags_from": ["scored"]}), new) == 1
     table = lh.read(spark, "gold.t_audit")
     assert table.columns == ["township_id", "flags_from"] and [tuple(r) for r in table.collect()] == [("T1", "scored")]
     assert table.schema["flags_from"].metadata["comment"] == "backtest or scored"

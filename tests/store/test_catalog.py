@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conf import load_settings
-from jobs import catalog
+from store import catalog
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def sections():
 
 def test_docs_table_reference_is_rendered_from_the_catalog(sections):
     current, wanted = catalog.rewrite(catalog.DOC, sections)
-    assert current == wanted, "docs/tables.md is stale: run `python -m jobs.catalog`"
+    assert current == wanted, "docs/tables.md is stale: run `python -m store.catalog`"
     assert catalog.main(["--check"]) == 0
 
 
