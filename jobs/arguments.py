@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 def iso_date(text: str) -> date:
-    """argparse type for a calendar date written YYYY-MM-DD, with a one-line error otherwise."""
+    """argparse type for a calendar date written YYYY-MM-DD, with a one-line error otherwise
+    (Python also reads 20240101 and 2024-W10-1 as dates: refused, the help promises YYYY-MM-DD)."""
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got '{text}'") from None
@@ -47,6 +52,24 @@ def add_as_of(parser: argparse.ArgumentParser, use: str) -> None:
         "--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
         help=f"{use.rstrip('.')}. {AS_OF_RULE}",
     )
+
+
+def add_ingest_as_of(parser: argparse.ArgumentParser) -> None:
+    """The run date of the commands that read the landing zone (ingest, check-landing)."""
+    parser.add_argument(
+        "--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
+        help=("the run date: timestamps after the end of this day (in the settings' time zone) "
+              "are quarantined as future_timestamp; default: the time the command runs. Give it "
+              "to make a run repeatable; not for a backfill of old dates, since the files are read "
+              "once and records dated after the given day would be refused for good"),
+    )
+
+
+def end_of_day(day: date, zone: str) -> datetime:
+    """The last instant of `day` in the time zone `zone`, in UTC: what 'not in the future'
+    means for a run dated `day`."""
+    following = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
+    return (following - timedelta(microseconds=1)).astimezone(ZoneInfo("UTC"))
 
 
 def add_force(parser: argparse.ArgumentParser) -> None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.arguments import add_ingest_as_of, end_of_day
 from jobs.context import RunContext
 from jobs.ingest import SOURCES, SourceLoader, load_specs
+from store import catalog
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -39,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("landing", metavar="DIR", help="landing folder: DIR/<source>/**/<file>")
     parser.add_argument("--source", action="append", choices=SOURCES, metavar="NAME",
                         help=f"only these sources (repeatable; one of {', '.join(SOURCES)})")
+    add_ingest_as_of(parser)
 
 
 @dataclass
@@ -110,25 +113,26 @@ class LandingCheck:
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:
-    report = check_landing(ctx, args.landing, sources=args.source)
+    report = check_landing(ctx, args.landing, sources=args.source, as_of=getattr(args, "as_of", None))
     print(report.text())
     return 0 if report.clean else 1
 
 
 def _lakehouse_villages(ctx: RunContext) -> DataFrame | None:
     """silver.villages of the lakehouse when it has one (read only; no folder is created)."""
-    local = ctx.lakehouse.local_delta("silver.villages", without_files=True)
+    local = ctx.lakehouse.local_delta(catalog.SILVER_VILLAGES, without_files=True)
     if local is False:
         return None
-    if local is None and not ctx.lakehouse.exists(ctx.spark, "silver.villages"):
+    if local is None and not ctx.lakehouse.exists(ctx.spark, catalog.SILVER_VILLAGES):
         return None
-    return ctx.lakehouse.read(ctx.spark, "silver.villages").select("village_id", "longitude", "latitude")
+    return ctx.lakehouse.read(ctx.spark, catalog.SILVER_VILLAGES).select("village_id", "longitude", "latitude")
 
 
 def check_landing(ctx: RunContext, landing: str | Path, sources: list[str] | None = None,
-                  now: datetime | None = None) -> LandingCheck:
+                  now: datetime | None = None, as_of: date | None = None) -> LandingCheck:
     """Check every file of the folder's sources (villages first) as ingest would, writing nothing.
-    `now` is the time future timestamps are judged against (the clock when None)."""
+    Future timestamps are those after the end of the run date `as_of`, else after `now` (the
+    clock when None), as for ingest."""
     from features.landing.reading import LandingFolderError, list_files
 
     landing = Path(landing)
@@ -143,8 +147,9 @@ def check_landing(ctx: RunContext, landing: str | Path, sources: list[str] | Non
             f"(expected {landing}/<source>/.../<file>, e.g. {landing}/villages/villages.csv)")
     # Nothing is stored, so personal fields are hashed with a key made for this check alone:
     # checking a bureau's folder needs no pseudonymization key.
-    loader = SourceLoader(ctx, conf, (now or datetime.now(UTC)).astimezone(UTC), use_gx=False,
-                          key=os.urandom(32))
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    until = end_of_day(as_of, ctx.settings.timezone) if as_of is not None else now
+    loader = SourceLoader(ctx, conf, now, use_gx=False, key=os.urandom(32), future_after=until)
     specs = load_specs()
     spark = loader._spark()  # noqa: SLF001 - ingest's session check (time zone), same as a load
     known = _lakehouse_villages(ctx)
@@ -198,7 +203,7 @@ def _check_source(loader: SourceLoader, source: str, spec: Any, files: list[Any]
                              tables.bronze_schema(opts.fields, list(opts.personal)), run_id, now)
         carry = list(opts.personal)
         checked, checks = B.check_rows(bronze, spec, loader.codes, conf["bounding_box"], villages,
-                                       float(conf["snap_distance_km"]), now, carry)
+                                       float(conf["snap_distance_km"]), loader.future_after, carry)
         checked = loader._cache(checked)  # noqa: SLF001
         empty_silver = spark.createDataFrame([], conform.silver_schema(spec))
         candidates = loader._cache(B.silver_candidates(checked, spec, empty_silver, run_id, now))  # noqa: SLF001

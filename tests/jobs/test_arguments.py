@@ -29,7 +29,8 @@ def _error(parser: argparse.ArgumentParser, argv: list[str], capsys) -> str:
 
 def test_iso_date_reads_calendar_dates_and_refuses_impossible_ones():
     assert iso_date("2024-02-29") == date(2024, 2, 29)  # 2024 is a leap year
-    for text in ("2023-02-29", "2024-13-01", "2024/01/31", "31-01-2024", "", "today"):
+    # 20240101 and 2024-W10-1 are ISO 8601 too (date.fromisoformat reads them): not the promised shape
+    for text in ("2023-02-29", "2024-13-01", "2024/01/31", "31-01-2024", "", "today", "20240101", "2024-W10-1"):
         with pytest.raises(argparse.ArgumentTypeError) as err:
             iso_date(text)
         assert str(err.value) == f"expected a date as YYYY-MM-DD, got '{text}'"

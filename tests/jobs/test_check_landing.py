@@ -15,7 +15,7 @@ from conf import PROJECT_ROOT
 from jobs.check_landing import check_landing, run
 from jobs.cli import main
 from jobs.context import RunContext
-from jobs.lakehouse import Lakehouse
+from store.lakehouse import Lakehouse
 
 EXAMPLES = PROJECT_ROOT / "docs" / "landing-examples"
 NOW = datetime(2025, 1, 1, tzinfo=UTC)  # after every example timestamp but the 2099 one
@@ -178,3 +178,26 @@ def test_a_file_that_mostly_fails_is_rejected_alone(ctx, tmp_path):
     assert (broken.rows_read, broken.rows_load, broken.rows_quarantined) == (25, 0, 0)
     assert broken.reasons["out_of_range:latitude"][0] == 25
     assert not any(s.failed for s in report.sources)  # no batch-level failure: the villages load
+
+
+def test_the_run_date_sets_what_is_in_the_future(ctx):
+    """--as-of 2024-03-07: 'not in the future' ends at 2024-03-07 24:00 in the settings' zone
+    (Asia/Shanghai, UTC+8), whatever the clock says: of the incidents example, line 6 (2099) and
+    the reports of 8, 9 and 10 March (lines 9, 11, 12) are future; 7 March 15:00 (line 8) is not."""
+    from datetime import date
+
+    from jobs.arguments import end_of_day
+
+    assert end_of_day(date(2024, 3, 7), "Asia/Shanghai") == datetime(2024, 3, 7, 15, 59, 59, 999999, tzinfo=UTC)
+    report = check_landing(ctx, EXAMPLES, sources=["villages", "incidents"], now=NOW, as_of=date(2024, 3, 7))
+    incidents = {f.file: f for s in report.sources for f in s.files}["incidents/example.csv"]
+    assert incidents.reasons["future_timestamp:reported_at"] == (4, [6, 9, 11, 12])
+    # updated_at and occurred_at are not in the future either: line 9 was updated 8 March 21:00,
+    # line 10 (a correction of line 2) 9 March, lines 11 and 12 on their report days; line 12
+    # happened 10 March 12:30
+    assert incidents.reasons["future_timestamp:updated_at"] == (4, [9, 10, 11, 12])
+    assert incidents.reasons["future_timestamp:occurred_at"] == (1, [12])
+    # the other reasons are those of the run without a date
+    new = {"future_timestamp:reported_at", "future_timestamp:updated_at", "future_timestamp:occurred_at"}
+    others = {r: lines for r, (_, lines) in incidents.reasons.items() if r not in new}
+    assert others == {r: v for r, v in REASONS["incidents/example.csv"].items() if r not in new}
