@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jobs.arguments import add_as_of
 from jobs.context import RunContext
+from store import catalog
 
 # The stage reads an existing lakehouse: jobs/cli.py checks --lakehouse before Spark starts.
 READS_LAKEHOUSE = True
@@ -35,7 +36,6 @@ class SourceStatus:
     source: str
     silver_rows: int | None  # None: the table does not exist
     loaded: int
-    skipped: int
     rejected: int
     rows_accepted: int
     rows_quarantined: int
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _logged(ctx: RunContext) -> list[dict[str, Any]]:
     """This run's rows of ops.ingest_log (source, status and row counts)."""
     columns = ["source", "status", "rows_accepted", "rows_quarantined"]
-    table = ctx.lakehouse.local_delta("ops.ingest_log")
+    table = ctx.lakehouse.local_delta(catalog.INGEST_LOG)
     if table is False:
         return []
     if table is not None:
@@ -63,9 +63,9 @@ def _logged(ctx: RunContext) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
     spark, lh = ctx.spark, ctx.lakehouse
-    if not lh.exists(spark, "ops.ingest_log"):
+    if not lh.exists(spark, catalog.INGEST_LOG):
         return []
-    log = lh.read(spark, "ops.ingest_log").filter(F.col("run_id") == F.lit(ctx.run_id))
+    log = lh.read(spark, catalog.INGEST_LOG).filter(F.col("run_id") == F.lit(ctx.run_id))
     return [r.asDict() for r in log.select(*columns).collect()]
 
 
@@ -100,18 +100,17 @@ def source_status(ctx: RunContext, sources: list[str]) -> list[SourceStatus]:
     logged: dict[str, dict[str, int]] = {}
     for r in _logged(ctx):
         log = logged.setdefault(r["source"], dict.fromkeys(
-            ("loaded", "skipped", "rejected", "accepted", "quarantined"), 0))
-        status = {"loaded": "loaded", "skipped_same_content": "skipped", "rejected": "rejected"}.get(r["status"])
-        if status:
-            log[status] += 1
+            ("loaded", "rejected", "accepted", "quarantined"), 0))
+        # A file seen before with the same content is skipped without a log row: only these two.
+        if r["status"] in ("loaded", "rejected"):
+            log[r["status"]] += 1
         log["accepted"] += int(r["rows_accepted"] or 0)
         log["quarantined"] += int(r["rows_quarantined"] or 0)
     out = []
     for source in sources:
         log = logged.get(source, {})
         out.append(SourceStatus(
-            source, _count(ctx, f"silver.{source}"), log.get("loaded", 0), log.get("skipped", 0),
-            log.get("rejected", 0), log.get("accepted", 0), log.get("quarantined", 0),
+            source, _count(ctx, f"silver.{source}"), log.get("loaded", 0), log.get("rejected", 0), log.get("accepted", 0), log.get("quarantined", 0),
         ))
     return out
 
@@ -130,10 +129,9 @@ def check(statuses: list[SourceStatus], required: list[str]) -> list[str]:
 
 
 def table(statuses: list[SourceStatus]) -> str:
-    head = ("source", "silver rows", "loaded", "skipped", "rejected", "accepted", "quarantined")
+    head = ("source", "silver rows", "loaded", "rejected", "accepted", "quarantined")
     rows = [head] + [
-        (s.source, "missing" if s.silver_rows is None else s.silver_rows, s.loaded, s.skipped,
-         s.rejected, s.rows_accepted, s.rows_quarantined)
+        (s.source, "missing" if s.silver_rows is None else s.silver_rows, s.loaded, s.rejected, s.rows_accepted, s.rows_quarantined)
         for s in statuses
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
@@ -146,7 +144,7 @@ def table(statuses: list[SourceStatus]) -> str:
 def incidents_after(ctx: RunContext, as_of: date) -> int:
     """Incidents reported on or after the as-of date (local): a backfill's features leave them out."""
     midnight = datetime.combine(as_of, time.min, tzinfo=ZoneInfo(ctx.settings.timezone))
-    return _count(ctx, "silver.incidents", since=midnight) or 0
+    return _count(ctx, catalog.SILVER_INCIDENTS, since=midnight) or 0
 
 
 def run(ctx: RunContext, args: argparse.Namespace) -> int:

@@ -57,7 +57,7 @@ INGEST_LOG = T.StructType([
     _f("message", T.StringType(), "why a file was rejected"),
 ])
 INGEST_LOG_CHECKS = {
-    "status_known": "status IN ('loaded', 'skipped_same_content', 'rejected')",
+    "status_known": "status IN ('loaded', 'rejected')",
     "rows_reconcile": "rows_read = rows_accepted + rows_quarantined + rows_duplicate",
 }
 

@@ -60,7 +60,7 @@ def test_ops_checks_name_columns_of_their_table():
         for name, expr in checks.items():
             assert _identifiers(expr) <= set(schema.fieldNames()), (name, expr)
     # every status the log may hold is allowed by its check
-    assert re.findall(r"'([a-z_]+)'", INGEST_LOG_CHECKS["status_known"]) == ["loaded", "skipped_same_content", "rejected"]
+    assert re.findall(r"'([a-z_]+)'", INGEST_LOG_CHECKS["status_known"]) == ["loaded", "rejected"]
     assert QUARANTINE["reasons"].dataType == T.ArrayType(T.StringType())
     assert CHANGED_PERIODS.fieldNames() == ["source", "village_id", "period_start", "run_id"]
     assert CHANGED_PERIODS["period_start"].dataType == T.DateType()
