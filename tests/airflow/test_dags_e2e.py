@@ -113,7 +113,14 @@ def test_full_run_scores_and_plans_the_next_period(deployment):
     assert risk.sort_values("rank")["probability"].is_monotonic_decreasing
     plan = snap["gold.patrol_plan"]["frame"]
     assert sorted({str(p)[:10] for p in plan["period_start"]}) == [SCORED_PERIOD]
-    assert (plan["hours"] >= 0).all() and plan["hours"].sum() > 0
+    assert (plan["hours"] >= 0).all()
+    # the plan's hours per actor type are those its capacity table says it used, within capacity
+    cap = snap["gold.patrol_capacity_used"]["frame"]
+    assert sorted({str(p)[:10] for p in cap["period_start"]}) == [SCORED_PERIOD]
+    used = cap.groupby("actor_type")["used_hours"].sum().round(6)
+    planned = plan.groupby("actor_type")["hours"].sum().round(6).reindex(used.index, fill_value=0.0)
+    assert planned.to_dict() == used.to_dict() and used.sum() > 0
+    assert (cap["used_hours"] <= cap["capacity_hours"] + 1e-9).all()
     assert set(plan["village_id"]) <= set(risk["village_id"])
     assert (deployment["reports"] / PIPELINE_RUN_ID / "index.html").is_file()
 

@@ -17,7 +17,6 @@ from models.audit import (
     relabel,
     township_audit,
 )
-from models.baselines import BaselineSpec
 from models.classifiers import RiskModel
 
 P = date(2021, 3, 1)
@@ -88,13 +87,32 @@ def test_relabel_overlap_and_flag_comparison(panel):
         exp = len(c & {"v00", "v19"}) / len(c | {"v00", "v19"})
         assert overlap.set_index("period_start").loc[p, "value"] == pytest.approx(exp)
 
-    spec = BaselineSpec("prev", (("hist_prev", 1.0),))
-    citizen_model = RiskModel.baseline(spec).fit(panel, 3)
+
+
+def test_the_comparison_refits_the_champion_on_the_all_source_label(panel):
+    """A learned champion (logistic on x_rate, a noisy view of each village's rate) flags the
+    highest x_rate under citizen labels (the busiest villages are high risk); refit on all-source
+    labels where the two quietest villages, v00 and v01, are the high-risk ones every period,
+    the same model flags the lowest x_rate: the comparison really refits on the other label."""
+    periods = sorted(panel["period_start"].unique())
+    counts = pd.DataFrame(
+        [(v, next_period(p, "month"), 50.0) for p in periods for v in ("v00", "v01")],
+        columns=["village_id", "period_start", "weighted"],
+    )
+    relabelled = relabel(panel, counts, lambda p: next_period(p, "month"), share=0.10)
+
+    def make():
+        return RiskModel.classifier("logistic", "logistic", ["x_rate"], {"C": 1.0, "max_iter": 500})
+
+    citizen_model = make().fit(panel, 3)
     rows = panel[panel["period_start"] == periods[-1]]
-    cmp = compare_label_sources(citizen_model, lambda: RiskModel.baseline(spec), relabelled, rows, 0.1, 3, 0)
-    # the same baseline ranks the same way whatever the label: identical flags
-    assert (cmp["flagged_citizen_label"] == cmp["flagged_all_source_label"]).all()
-    assert cmp["flagged_citizen_label"].sum() == 2
+    cmp = compare_label_sources(citizen_model, make, relabelled, rows, 0.1, 3, 0)
+    by_rate = list(rows.sort_values("x_rate")["village_id"])
+    # ceil(20 x 0.1) = 2 flags under each label
+    assert sorted(cmp.loc[cmp["flagged_citizen_label"], "village_id"]) == sorted(by_rate[-2:])
+    assert sorted(cmp.loc[cmp["flagged_all_source_label"], "village_id"]) == sorted(by_rate[:2])
+    assert list(cmp.columns) == ["village_id", "township_id", "probability_citizen_label", "flagged_citizen_label",
+                                 "probability_all_source_label", "flagged_all_source_label"]
 
 
 def test_relabel_keeps_the_label_rule_a_village_without_incidents_is_never_high_risk(panel):

@@ -49,6 +49,31 @@ def test_rolling_origin_trains_on_the_past_only(panel):
     assert got["actual_weighted"].iloc[0] == row["label_weighted_next"].iloc[0]
 
 
+def test_a_learned_model_never_sees_what_came_after_its_origin(panel):
+    """Leakage, on a learned model (not a baseline): scramble every label and input of the rows
+    from origin 2021-03 on, and the predictions made at the origins before it do not change by a
+    bit; at that origin and after they do. A row of period t carries the count of t + 1 as its
+    label, so a fit for origin T may only use rows before T."""
+    cfg = BacktestConfig(warmup_periods=12, retrain_every=1, calibration_periods=3)
+    models = {"logistic": lambda: RiskModel.classifier("logistic", "logistic", ["x_rate", "hist_prev"],
+                                                      {"C": 1.0, "max_iter": 500})}
+    cut = date(2021, 3, 1)
+    # the rows from the cut on whose label is known (the last period's stays unknown, so the
+    # origins are the same)
+    later = (panel["period_start"] >= cut) & panel["label_weighted_next"].notna()
+    scrambled = panel.copy()
+    rng = np.random.default_rng(0)
+    for c in ("x_rate", "hist_prev", "label_weighted_next"):
+        scrambled.loc[later, c] = rng.permutation(scrambled.loc[later, c].to_numpy())
+    scrambled.loc[later, "label_high_risk_next"] = [not v for v in scrambled.loc[later, "label_high_risk_next"]]
+    a = run_backtest(panel, models, cfg).sort_values(["period_start", "village_id"]).reset_index(drop=True)
+    b = run_backtest(scrambled, models, cfg).sort_values(["period_start", "village_id"]).reset_index(drop=True)
+    before = pd.to_datetime(a["period_start"]) < pd.Timestamp(cut)
+    assert sorted(a.loc[before, "period_start"].unique()) == [date(2021, 1, 1), date(2021, 2, 1)]
+    pd.testing.assert_frame_equal(a[before], b[before])
+    assert not np.allclose(a.loc[~before, "probability"], b.loc[~before, "probability"])
+
+
 def test_backtest_needs_more_periods_than_the_warmup(panel):
     with pytest.raises(BacktestError, match="warm-up"):
         origins(panel, BacktestConfig(warmup_periods=17))
