@@ -28,6 +28,7 @@ from features.organizations import (
     resource_rates,
 )
 from features.patrol import patrol_dosage, patrol_rates
+from features.periods import periods_per_year
 from features.pit import target_periods
 from features.population import population_asof
 from features.spatial import neighbour_pairs, spillover
@@ -72,8 +73,8 @@ def empty_silver(spark: SparkSession, source: str) -> DataFrame:
 
 
 def lookback_periods(grain: str) -> int:
-    """Periods in a year: the 'same period last year' lag."""
-    return 12 if grain == "month" else 52
+    """Periods in a year: the 'same period last year' lag (12, 52, 4 or 1)."""
+    return periods_per_year(grain)
 
 
 def _join(left: DataFrame, right: DataFrame) -> DataFrame:

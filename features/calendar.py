@@ -1,5 +1,9 @@
 """Calendar features: month, Spring Festival window, harvest season (conf/calendar.yaml).
 
+Every rule holds for any period length (week, month, quarter, year): the month of a period
+is the month of its middle day, its festival days are its days inside the windows, and it is
+in the harvest season when it holds a whole harvest month or mostly harvest-month days.
+
 The lunar festival dates come from the Chinese lunar calendar of `borax` (1900-2100): the
 Spring Festival is the 1st day of the 1st lunar month, the Lantern Festival the 15th. Each
 period gets its own calendar and the next period's (known in advance, so no leakage): the
@@ -56,20 +60,50 @@ def festival_windows(years: Iterable[int], days_before: int) -> dict[int, tuple[
     return out
 
 
-def _overlap_days(p: date, grain: str, windows: dict[int, tuple[date, date]]) -> int:
-    end = period_end(p, grain)  # exclusive
-    years = {p.year, (end - timedelta(days=1)).year}
+def _days(p: date, grain: str) -> tuple[date, date]:
+    """(first, last) day of the period starting at p, both included."""
+    return p, period_end(p, grain) - timedelta(days=1)
+
+
+def _window_years(p: date, grain: str, days_before: int) -> range:
+    """The years whose Spring Festival window may overlap the period: the window of year y
+    ends in y (the Lantern Festival) and starts `days_before` days before a day of y, so it
+    reaches back into December of y - 1 at most."""
+    first, last = _days(p, grain)
+    return range(first.year, (last + timedelta(days=days_before)).year + 1)
+
+
+def _overlap_days(p: date, grain: str, windows: dict[int, tuple[date, date]], days_before: int) -> int:
+    """Days of the period inside the Spring Festival windows, for a period of any length."""
+    first, last = _days(p, grain)
     days = 0
-    for y in years:
-        first, last = windows[y]
-        lo, hi = max(p, first), min(end - timedelta(days=1), last)
+    for y in _window_years(p, grain, days_before):
+        lo, hi = max(first, windows[y][0]), min(last, windows[y][1])
         days += max(0, (hi - lo).days + 1)
     return days
 
 
 def _month(p: date, grain: str) -> int:
-    # A week belongs to the month of its Thursday (ISO convention).
-    return p.month if grain == "month" else (p + timedelta(days=3)).month
+    """Month of the period's middle day: the month itself; a week's Thursday (the ISO
+    convention); 2, 5, 8 or 11 for a quarter; July for a year."""
+    first, last = _days(p, grain)
+    return (first + timedelta(days=(last - first).days // 2)).month
+
+
+def _is_harvest(p: date, grain: str, harvest: set[int]) -> bool:
+    """The period holds a whole harvest month, or its days in harvest months are at least half
+    of its days: a month in a harvest month; a week whose Thursday is in one; a quarter or year
+    holding one."""
+    first, last = _days(p, grain)
+    days, whole, m = 0, False, first.replace(day=1)
+    while m <= last:
+        following = next_period(m, "month")
+        lo, hi = max(first, m), min(last, following - timedelta(days=1))
+        if m.month in harvest:
+            days += (hi - lo).days + 1
+            whole = whole or (lo == m and hi == following - timedelta(days=1))
+        m = following
+    return whole or 2 * days >= (last - first).days + 1
 
 
 def calendar_rows(
@@ -80,7 +114,7 @@ def calendar_rows(
 ) -> list[tuple]:
     """Calendar values of each period and of the period after it."""
     years = {y for p in periods for q in (p, next_period(p, grain))
-             for y in (q.year, (period_end(q, grain) - timedelta(days=1)).year)}
+             for y in _window_years(q, grain, days_before)}
     windows = festival_windows(years, days_before)
     harvest = {int(m) for m in harvest_months}
     rows = []
@@ -88,8 +122,8 @@ def calendar_rows(
         n = next_period(p, grain)
         rows.append(
             (
-                p, _month(p, grain), _overlap_days(p, grain, windows), _month(p, grain) in harvest,
-                _month(n, grain), _overlap_days(n, grain, windows), _month(n, grain) in harvest,
+                p, _month(p, grain), _overlap_days(p, grain, windows, days_before), _is_harvest(p, grain, harvest),
+                _month(n, grain), _overlap_days(n, grain, windows, days_before), _is_harvest(n, grain, harvest),
             )
         )
     return rows

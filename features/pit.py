@@ -1,4 +1,5 @@
-"""Point-in-time helpers: integer period indexes, the target-period frame, and record visibility.
+"""Point-in-time helpers: the target-period frame and record visibility (period indexes come
+from features.periods).
 
 A feature row for period t may only use what was known when t ended (its exclusive end E_t).
 Records are "exploded" onto the later target periods whose windows hold them (lag 0..max_lag)
@@ -13,30 +14,18 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.periods import check_grain, next_period, period_end, period_start_col
-
-EPOCH_MONDAY = date(1970, 1, 5)
+from features.periods import (  # EPOCH_MONDAY: the week numbering's origin, for callers of pit
+    EPOCH_MONDAY,  # noqa: F401
+    period_end,
+    period_index,
+    period_index_col,
+    period_range,
+    period_start_col,
+)
 
 
 def _col(c: Column | str) -> Column:
     return F.col(c) if isinstance(c, str) else c
-
-
-def period_index(p: date, grain: str) -> int:
-    """Integer index of the period starting at p (months or weeks since the epoch)."""
-    check_grain(grain)
-    if grain == "month":
-        return p.year * 12 + p.month - 1
-    return (p - EPOCH_MONDAY).days // 7
-
-
-def period_index_col(period_start: Column | str, grain: str) -> Column:
-    """Integer index of a period-start DATE column."""
-    check_grain(grain)
-    c = _col(period_start)
-    if grain == "month":
-        return (F.year(c) * 12 + F.month(c) - 1).cast("int")
-    return F.floor(F.datediff(c, F.lit(EPOCH_MONDAY)) / 7).cast("int")
 
 
 def timestamp_period_index(ts: Column | str, grain: str) -> Column:
@@ -94,8 +83,5 @@ def visible_at_end(known_from: str, known_to: str | None = None) -> Column:
 
 
 def periods_between(first: date, last: date, grain: str) -> list[date]:
-    out, p = [], first
-    while p <= last:
-        out.append(p)
-        p = next_period(p, grain)
-    return out
+    """Every period start from first to last, both included (features.periods.period_range)."""
+    return period_range(first, last, grain)

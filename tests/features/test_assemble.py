@@ -13,7 +13,7 @@ from features.landing.rules import load_specs
 
 
 def test_lookback_is_one_year_of_periods():
-    assert (lookback_periods("month"), lookback_periods("week")) == (12, 52)
+    assert [lookback_periods(g) for g in ("month", "week", "quarter", "year")] == [12, 52, 4, 1]
 
 
 def test_empty_optional_sources_have_the_silver_columns_and_types(spark):

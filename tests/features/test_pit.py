@@ -33,7 +33,10 @@ def test_period_index_by_hand():
     # days before the epoch Monday floor to negative weeks
     assert period_index(date(1969, 12, 29), "week") == -1
     assert period_index(date(1970, 1, 4), "week") == -1
-    with pytest.raises(ValueError, match=r"period grain 'day' is not supported: expected one of \('month', 'week'\)"):
+    # quarters: months since year 0 // 3 (24288 = 3 x 8096); years: the year
+    assert [period_index(p, "quarter") for p in (JAN, MAR, APR, date(2024, 12, 31))] == [8096, 8096, 8097, 8099]
+    assert [period_index(p, "year") for p in (JAN, date(2024, 12, 31), date(2025, 1, 1))] == [2024, 2024, 2025]
+    with pytest.raises(ValueError, match=r"setting 'period' is 'day': expected one of month, week, quarter, year"):
         period_index(JAN, "day")
 
 
@@ -44,19 +47,31 @@ def test_periods_between_includes_both_ends():
     assert periods_between(date(2024, 1, 1), date(2024, 1, 20), "week") == [
         date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15)]
     assert periods_between(date(2023, 12, 1), date(2024, 1, 1), "month") == [date(2023, 12, 1), JAN]
+    assert periods_between(date(2023, 10, 1), APR, "quarter") == [date(2023, 10, 1), JAN, APR]
+    assert periods_between(date(2022, 1, 1), JAN, "year") == [date(2022, 1, 1), date(2023, 1, 1), JAN]
 
 
 def test_spark_indexes_agree_with_python(spark):
     days = [date(1969, 12, 29), date(1970, 1, 4), EPOCH_MONDAY, date(2024, 1, 1), date(2024, 1, 7), MAR]
+    grains = ("month", "week", "quarter", "year")
     df = spark.createDataFrame([(d,) for d in days], "d date").select(
-        "d", period_index_col("d", "month").alias("m"), period_index_col(F.col("d"), "week").alias("w"))
-    assert [(r["m"], r["w"]) for r in df.collect()] == [
-        (period_index(d, "month"), period_index(d, "week")) for d in days]
+        "d", *[period_index_col("d" if g == "month" else F.col("d"), g).alias(g) for g in grains])
+    assert [tuple(r[g] for g in grains) for r in df.collect()] == [
+        tuple(period_index(d, g) for g in grains) for d in days]
     # a timestamp goes to the period of its local date: Sunday 23:30 is still the week of Monday 1 Jan
     ts = spark.createDataFrame([("2024-01-07 23:30:00",), ("2024-01-08 00:00:00",)], "t string").select(
         timestamp_period_index(F.col("t").cast("timestamp"), "week").alias("w"),
         timestamp_period_index("t", "month").alias("m"))
     assert [tuple(r) for r in ts.collect()] == [(2817, 24288), (2818, 24288)]
+
+
+def test_quarter_and_year_targets_end_on_the_next_start(spark):
+    # Q4 2023 ends (exclusive) on 1 Jan 2024, Q1 2024 on 1 Apr; the year 2024 on 1 Jan 2025
+    quarters = target_periods(spark, [JAN, date(2023, 10, 1)], "quarter")
+    assert [tuple(r) for r in quarters.collect()] == [
+        (date(2023, 10, 1), 8095, JAN, datetime(2024, 1, 1)), (JAN, 8096, APR, datetime(2024, 4, 1))]
+    years = target_periods(spark, [JAN], "year")
+    assert [tuple(r) for r in years.collect()] == [(JAN, 2024, date(2025, 1, 1), datetime(2025, 1, 1))]
 
 
 def test_records_reach_later_targets_only_while_visible(spark):
