@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import registry
-from models.backtest import choose_champion, recent_mean
+from models.backtest import choose_champion, paired_differences, window_mean
 from models.classifiers import TrainingDataError
 from models.panel import build_panel
 from models.registry import registry_row
@@ -40,6 +40,7 @@ from models.training import (
     for_the_outcome_period,
     from_the_outcome_period,
     model_factories,
+    selection_windows,
     summary_metrics,
 )
 from store.catalog import BACKTEST_PREDICTIONS, MODEL_METRICS, SILVER_VILLAGES, VILLAGE_FEATURES
@@ -192,11 +193,17 @@ def train_run(
     )
 
     sel = conf["selection"]
-    scores = recent_mean(metrics, sel["metric"], float(sel["coverage"]), int(sel["recent_periods"]))
+    metric, coverage = str(sel["metric"]), float(sel["coverage"])
+    windows = selection_windows(metrics, sel)
+    # Chosen on the selection periods only; the later report periods stay untouched by the choice.
+    scores = window_mean(metrics, metric, coverage, windows.selection)
     incumbent = registry.current_champion(spark, lakehouse)
     champion, note = choose_champion(
-        scores, incumbent.model if incumbent else None, float(sel.get("min_improvement", 0.0))
+        scores, incumbent.model if incumbent else None, float(sel.get("min_improvement", 0.0)),
+        differences=lambda a, b: paired_differences(metrics, metric, coverage, a, b, windows.selection).to_numpy(),
+        draws=int(sel.get("bootstrap_draws", 2000)),
     )
+    note = f"{note} (chosen on {len(windows.selection)} backtest periods, reported on the {len(windows.report)} after)"
     input_versions = {t: lakehouse.version(spark, t) for t in INPUT_TABLES}
     summary = summary_metrics(metrics, sel, mconf)
     rows, fitted, candidate_version = [], {}, ""

@@ -174,27 +174,136 @@ def metrics_table(
     return pd.DataFrame(rows, columns=["model", "period_start", "metric", "coverage", "bin", "value"])
 
 
-def recent_mean(
-    metrics: pd.DataFrame, metric: str, coverage: float, recent_periods: int
-) -> pd.Series:
-    """Mean of a metric per model over the latest `recent_periods` backtest periods (NaN skipped)."""
-    m = metrics[
+def metric_periods(metrics: pd.DataFrame, metric: str, coverage: float) -> list:
+    """The backtest periods holding a value of the metric at the coverage, oldest first."""
+    m = _metric_rows(metrics, metric, coverage)
+    return sorted(m["period_start"].unique())
+
+
+def _metric_rows(metrics: pd.DataFrame, metric: str, coverage: float) -> pd.DataFrame:
+    return metrics[
         (metrics["metric"] == metric)
         & np.isclose(metrics["coverage"].astype(float).fillna(-1), coverage)
         & metrics["period_start"].notna()
     ]
-    periods = sorted(m["period_start"].unique())[-recent_periods:]
-    m = m[m["period_start"].isin(periods)]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The backtest's periods split in time: the champion is chosen on `selection` and reported
+    on `report`, the later periods no choice has seen."""
+
+    selection: list
+    report: list
+
+    @property
+    def held_out(self) -> bool:
+        """False when the backtest was too short to keep the two apart (both are all periods)."""
+        return not set(self.selection) & set(self.report)
+
+
+def split_windows(periods: Sequence, recent_periods: int, report_periods: int) -> Windows:
+    """The latest `report_periods` periods (at most half of them) for reporting, the
+    `recent_periods` before those for choosing. With fewer than two periods there is nothing to
+    hold out: both windows are every period (Windows.held_out is False)."""
+    periods = sorted(periods)
+    if len(periods) < 2:
+        return Windows(list(periods), list(periods))
+    n_report = max(1, min(int(report_periods), len(periods) // 2))
+    report = periods[-n_report:]
+    before = periods[:-n_report]
+    return Windows(before[-max(1, int(recent_periods)):], report)
+
+
+def window_mean(metrics: pd.DataFrame, metric: str, coverage: float, periods: Sequence) -> pd.Series:
+    """Mean of a metric per model over these backtest periods (NaN skipped), highest first;
+    equal means in model-name order, so a choice made on it is deterministic."""
+    m = _metric_rows(metrics, metric, coverage)
+    m = m[m["period_start"].isin(list(periods))]
     means = m.groupby("model")["value"].mean()
-    # Highest first; equal means in model-name order, so the choice is deterministic.
     order = sorted(means.index, key=lambda k: (-means[k] if means[k] == means[k] else float("inf"), k))
     return means.reindex(order)
 
 
+def recent_mean(
+    metrics: pd.DataFrame, metric: str, coverage: float, recent_periods: int
+) -> pd.Series:
+    """Mean of a metric per model over the latest `recent_periods` backtest periods (NaN skipped)."""
+    periods = metric_periods(metrics, metric, coverage)[-recent_periods:]
+    return window_mean(metrics, metric, coverage, periods)
+
+
+def paired_differences(metrics: pd.DataFrame, metric: str, coverage: float, model: str, other: str,
+                       periods: Sequence) -> pd.Series:
+    """Per period: model's metric minus other's, over the periods where both have a value."""
+    m = _metric_rows(metrics, metric, coverage)
+    m = m[m["period_start"].isin(list(periods)) & m["model"].isin([model, other])]
+    wide = m.pivot_table(index="period_start", columns="model", values="value", aggfunc="mean")
+    if model not in wide or other not in wide:
+        return pd.Series(dtype=float)
+    return (wide[model] - wide[other]).dropna().sort_index()
+
+
+def bootstrap_interval(differences: Sequence[float], draws: int = 2000, level: float = 0.90,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of per-period differences and a percentile bootstrap interval
+    of it (periods resampled with replacement; seeded, so a rerun gives the same interval).
+    One difference: the interval is that value; none: NaNs."""
+    d = np.asarray(list(differences), dtype=float)
+    if len(d) == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(d.mean())
+    if len(d) == 1:
+        return mean, mean, mean
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(int(draws), len(d)))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return mean, float(low), float(high)
+
+
+def best_baseline(metrics: pd.DataFrame, metric: str, coverage: float, periods: Sequence,
+                  baselines: Sequence[str]) -> str | None:
+    """The baseline with the best mean on these periods (ties by name), None without one."""
+    means = window_mean(metrics, metric, coverage, periods)
+    means = means[means.index.isin(list(baselines))].dropna()
+    return None if means.empty else str(means.index[0])
+
+
+def comparison_rows(metrics: pd.DataFrame, metric: str, coverage: float, windows: Windows,
+                    baselines: Sequence[str], draws: int = 2000) -> pd.DataFrame:
+    """Every model against the best simple baseline, on the report periods: one row per model
+    and period with the paired difference (metric `<metric>_vs_best_baseline`), and per model
+    three pooled rows (period_start null): its mean and the bootstrap 90% interval's ends
+    (`..._mean`, `..._low90`, `..._high90`). The best baseline is chosen on the selection
+    periods, so nothing about the reported periods chose it."""
+    cols = ["model", "period_start", "metric", "coverage", "bin", "value"]
+    base = best_baseline(metrics, metric, coverage, windows.selection, baselines)
+    if base is None:
+        return pd.DataFrame(columns=cols)
+    name = f"{metric}_vs_best_baseline"
+    rows = []
+    for model in sorted(set(_metric_rows(metrics, metric, coverage)["model"])):
+        diff = paired_differences(metrics, metric, coverage, model, base, windows.report)
+        rows += [(model, p, name, coverage, None, float(v)) for p, v in diff.items()]
+        mean, low, high = bootstrap_interval(diff.to_numpy(), draws)
+        rows += [(model, None, f"{name}_{k}", coverage, None, v)
+                 for k, v in (("mean", mean), ("low90", low), ("high90", high))]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def choose_champion(
-    scores: pd.Series, incumbent: str | None, min_improvement: float = 0.0
+    scores: pd.Series, incumbent: str | None, min_improvement: float = 0.0,
+    differences: Callable[[str, str], Sequence[float]] | None = None, draws: int = 2000,
 ) -> tuple[str, str]:
-    """The best model unless the incumbent is within min_improvement of it: (champion, why)."""
+    """The best model by `scores` unless the incumbent holds: (champion, why).
+
+    With `differences` (per-period paired differences of one model against another on the
+    selection periods), a challenger replaces the incumbent only when the low end of the
+    bootstrap 90% interval of its mean difference is above `min_improvement`: a gain the
+    period-to-period noise could make does not change the model in use. Without it, the plain
+    difference of the means is compared with `min_improvement`.
+    """
     scores = scores.dropna()
     if scores.empty:
         raise BacktestError("no model has a selection metric: nothing to choose from")
@@ -203,6 +312,20 @@ def choose_champion(
         return best, f"{best} has the best selection metric ({scores[best]:.4f}); no incumbent"
     if best == incumbent:
         return best, f"incumbent {best} is still the best ({scores[best]:.4f})"
+    if differences is not None:
+        diff = list(differences(best, incumbent))
+        mean, low, high = bootstrap_interval(diff, draws)
+        if len(diff) >= 2 and low > min_improvement:
+            return best, (
+                f"challenger {best} ({scores[best]:.4f}) beats incumbent {incumbent} "
+                f"({scores[incumbent]:.4f}): paired gain {mean:.4f} over {len(diff)} periods, "
+                f"90% interval {low:.4f} to {high:.4f}, above {min_improvement}"
+            )
+        return incumbent, (
+            f"incumbent {incumbent} ({scores[incumbent]:.4f}) kept: challenger {best} "
+            f"({scores[best]:.4f}) gains {mean:.4f} over {len(diff)} periods, 90% interval "
+            f"{low:.4f} to {high:.4f}, not above {min_improvement}"
+        )
     gain = float(scores[best] - scores[incumbent])
     if gain > min_improvement and not math.isclose(gain, 0.0, abs_tol=1e-12):
         return best, (

@@ -28,10 +28,14 @@ from pyspark.sql import functions as F
 
 from models.backtest import (
     BacktestConfig,
+    Windows,
+    comparison_rows,
     fit_workers,
+    metric_periods,
     metrics_table,
-    recent_mean,
     run_backtest,
+    split_windows,
+    window_mean,
 )
 from models.baselines import baseline_specs
 from models.classifiers import RiskModel
@@ -47,7 +51,9 @@ StageFn = Callable[[str], AbstractContextManager[Any]]
 # What a backtest's rows depend on: the tables the panel is built from, the model settings
 # that shape the panel, the models, the origins and the metrics, and the code computing them.
 BACKTEST_TABLES = (VILLAGE_FEATURES, SILVER_VILLAGES)
-BACKTEST_SETTINGS = ("features", "baselines", "classifiers", "backtest", "metrics")
+# selection shapes the backtest's comparison rows (its windows), all but min_improvement,
+# which is the incumbent rule of `train` only.
+BACKTEST_SETTINGS = ("features", "baselines", "classifiers", "backtest", "metrics", "selection")
 BACKTEST_CODE = ("backtest", "baselines", "classifiers", "metrics", "panel", "training")
 # Keys of the JSON userMetadata of the commits: the backtest's record, and train's own
 # label-overlap rows in gold.model_metrics (which leave the backtest's rows as they are).
@@ -87,6 +93,7 @@ class BacktestInputs:
         chosen = {k: conf.get(k) for k in BACKTEST_SETTINGS}
         # How many fits run at once does not change a prediction (models.backtest.run_backtest).
         chosen["backtest"] = {k: v for k, v in (chosen.get("backtest") or {}).items() if k != "workers"}
+        chosen["selection"] = {k: v for k, v in (chosen.get("selection") or {}).items() if k != "min_improvement"}
         settings = json.dumps(chosen, sort_keys=True, default=str)
         code = hashlib.sha256()
         for name in BACKTEST_CODE:  # the source as imported (a file, or a zip under --py-files)
@@ -153,6 +160,19 @@ def _dates(pdf: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def baseline_names(conf: Mapping[str, Any]) -> list[str]:
+    """Names of the simple baselines of the settings (what every model is compared with)."""
+    bl = conf["baselines"]
+    return [s.name for s in baseline_specs(bl["moving_average_windows"], bl["hotspot"]["neighbour_weight"])]
+
+
+def selection_windows(metrics: pd.DataFrame, sel: Mapping[str, Any]) -> Windows:
+    """The backtest periods the champion is chosen on, and the later ones it is reported on
+    (conf/models.yaml selection.recent_periods and report_periods)."""
+    periods = metric_periods(metrics, str(sel["metric"]), float(sel["coverage"]))
+    return split_windows(periods, int(sel["recent_periods"]), int(sel.get("report_periods", 12)))
+
+
 def compute_backtest(
     panel: pd.DataFrame,
     inputs: Sequence[str],
@@ -161,7 +181,9 @@ def compute_backtest(
     stage: StageFn,
     log_progress: Callable[[str], None],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(predictions, metrics) of the rolling-origin backtest of every model (on the driver)."""
+    """(predictions, metrics) of the rolling-origin backtest of every model (on the driver).
+    The metrics end with every model's paired comparison against the best simple baseline on
+    the report periods (models.backtest.comparison_rows)."""
     factories = model_factories(conf, inputs)
     with stage(f"backtest {len(factories)} models") as st:
         def progress(i: int, n: int, t: object) -> None:
@@ -169,10 +191,17 @@ def compute_backtest(
 
         preds = run_backtest(panel, factories, backtest_config(conf), progress)
         st.done(rows=len(preds), detail=f"{preds['period_start'].nunique()} origins; {driver_footprint(panel)}")
-    mconf = conf["metrics"]
+    mconf, sel = conf["metrics"], conf["selection"]
     with stage("backtest metrics") as st:
         metrics = metrics_table(preds, area, [float(c) for c in mconf["coverages"]], int(mconf["calibration_bins"]))
-        st.done(rows=len(metrics), detail=driver_footprint(preds, "predictions"))
+        windows = selection_windows(metrics, sel)
+        paired = comparison_rows(metrics, str(sel["metric"]), float(sel["coverage"]), windows,
+                                 baseline_names(conf), int(sel.get("bootstrap_draws", 2000)))
+        metrics = pd.concat([metrics, paired], ignore_index=True) if len(paired) else metrics
+        st.done(rows=len(metrics), detail=(
+            f"chosen on {len(windows.selection)} periods, reported on {len(windows.report)}"
+            f"{'' if windows.held_out else ' (too few periods to hold any out)'}; "
+            f"{driver_footprint(preds, 'predictions')}"))
     return preds, metrics
 
 
@@ -207,14 +236,21 @@ def commit_record(user_metadata: str | None) -> dict[str, Any]:
 
 
 def summary_metrics(metrics: pd.DataFrame, sel: Mapping[str, Any], mconf: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    """Per model: mean of each metric over the selection's recent periods (registry column)."""
+    """Per model (registry column): the mean of each metric over the periods the champion was
+    chosen on (`..._selection`) and over the later ones it is reported on (`..._report`), and
+    its paired comparison with the best baseline on those (`..._vs_best_baseline_mean`, `_low90`,
+    `_high90`)."""
     out: dict[str, dict[str, float]] = {}
-    recent = int(sel["recent_periods"])
-    for metric in ("roc_auc", "pr_auc", "brier", "ece"):
-        for model, v in recent_mean(metrics.fillna({"coverage": -1.0}), metric, -1.0, recent).items():
-            out.setdefault(str(model), {})[f"{metric}_recent{recent}"] = float(v)
-    for c in mconf["coverages"]:
-        for metric in ("hit_rate", "pai", "pei_star"):
-            for model, v in recent_mean(metrics, metric, float(c), recent).items():
-                out.setdefault(str(model), {})[f"{metric}@{float(c):g}_recent{recent}"] = float(v)
+    windows = selection_windows(metrics, sel)
+    for name, periods in (("selection", windows.selection), ("report", windows.report)):
+        for metric in ("roc_auc", "pr_auc", "brier", "ece"):
+            for model, v in window_mean(metrics.fillna({"coverage": -1.0}), metric, -1.0, periods).items():
+                out.setdefault(str(model), {})[f"{metric}_{name}"] = float(v)
+        for c in mconf["coverages"]:
+            for metric in ("hit_rate", "pai", "pei_star"):
+                for model, v in window_mean(metrics, metric, float(c), periods).items():
+                    out.setdefault(str(model), {})[f"{metric}@{float(c):g}_{name}"] = float(v)
+    pooled = metrics[metrics["period_start"].isna() & metrics["metric"].str.contains("_vs_best_baseline_")]
+    for r in pooled.itertuples():
+        out.setdefault(str(r.model), {})[f"{r.metric.split('_vs_')[0]}@{float(r.coverage):g}_vs_{r.metric.split('_vs_')[1]}"] = float(r.value)
     return out

@@ -26,7 +26,7 @@ FIRST_GROUPS = ("airflow-e2e", "county")  # the longest groups (marked in their 
 # Files of long tests that share no module- or class-scoped fixture, longest first (from the
 # suite's --durations, docs/benchmarks.md): each test is its own group.
 SPLIT_FILES = ("tests/jobs/test_ingest.py", "tests/jobs/test_features.py", "tests/jobs/test_score.py",
-               "tests/jobs/test_backtest_stage.py", "tests/jobs/test_train.py")
+               "tests/jobs/test_model_runs.py", "tests/jobs/test_train.py")
 
 
 def _file(item: pytest.Item) -> str:

@@ -121,8 +121,21 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     metrics = lh.read(spark, "gold.model_metrics").toPandas()
     pei = metrics[(metrics["metric"] == "pei_star") & (metrics["coverage"] == 0.1)]
     assert sorted(pei["period_start"].unique()) == PERIODS[7:14]
-    recent = pei[pei["feature_period_start"].isin(origins[-6:])].groupby("model")["value"].mean()
-    assert recent[result.candidate] == pytest.approx(recent.max())
+    # 7 origins: the last 3 (at most half) are reported on, the champion is chosen on the 4 before
+    chosen_on, reported_on = origins[:4], origins[4:]
+    selection = pei[pei["feature_period_start"].isin(chosen_on)].groupby("model")["value"].mean()
+    assert selection[result.candidate] == pytest.approx(selection.max())
+    assert "(chosen on 4 backtest periods, reported on the 3 after)" in result.note
+    # every model against the best baseline of the selection periods, on the report periods
+    baselines = sorted(m for m in models if m.startswith("baseline_"))
+    best = max(baselines, key=lambda b: (selection[b], [-ord(c) for c in b]))
+    at = pei.set_index(["model", "feature_period_start"])["value"]
+    vs = metrics[metrics["metric"] == "pei_star_vs_best_baseline"]
+    assert sorted(vs["feature_period_start"].unique()) == reported_on
+    for r in vs.itertuples():
+        assert r.value == pytest.approx(at[(r.model, r.feature_period_start)] - at[(best, r.feature_period_start)])
+    pooled = metrics[metrics["metric"] == "pei_star_vs_best_baseline_mean"].set_index("model")["value"]
+    assert pooled[result.candidate] == pytest.approx(vs[vs["model"] == result.candidate]["value"].mean())
     overlap = metrics[metrics["model"] == "label_sources"]
     assert len(overlap) == 13 and overlap["value"].between(0, 1).all()
 
@@ -134,7 +147,8 @@ def test_train_backtests_registers_and_compares_label_sources(ctx, caplog):
     assert champ["model"] == result.candidate and champ["version"] == f"test-run-{result.candidate}"
     assert dict(champ["input_versions"])["gold.village_features"] == 0
     assert str(champ["train_end"]) == "2021-01-01"  # the last labelled period before as-of
-    assert champ["metrics"]["pei_star@0.1_recent6"] == pytest.approx(recent.max())
+    assert champ["metrics"]["pei_star@0.1_selection"] == pytest.approx(selection.max())
+    assert champ["metrics"]["pei_star@0.1_vs_best_baseline_mean"] == pytest.approx(pooled[result.candidate])
 
     cmp = lh.read(spark, "gold.label_source_comparison").toPandas()
     assert len(cmp) == N_VILLAGES and set(cmp["period_start"]) == {date(2021, 3, 1)}

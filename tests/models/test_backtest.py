@@ -11,11 +11,16 @@ import pytest
 from models.backtest import (
     BacktestConfig,
     BacktestError,
+    Windows,
+    bootstrap_interval,
     choose_champion,
+    comparison_rows,
     metrics_table,
     origins,
+    paired_differences,
     recent_mean,
     run_backtest,
+    split_windows,
 )
 from models.baselines import BaselineSpec
 from models.classifiers import RiskModel
@@ -123,6 +128,76 @@ def test_challenger_replaces_the_champion_only_when_better():
     tie = pd.Series({"hgb": 0.70, "logistic": 0.70})
     assert choose_champion(tie, "logistic")[0] == "logistic"
     assert choose_champion(scores, "retired_model")[0] == "hgb"
+
+
+def _pei(values: dict[str, list[float]], start: date = date(2021, 1, 1)) -> pd.DataFrame:
+    """pei_star rows at coverage 0.1: per model, one value per month from `start`."""
+    rows = [(m, date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1), "pei_star", 0.1, None, v)
+            for m, vs in values.items() for i, v in enumerate(vs)]
+    return pd.DataFrame(rows, columns=["model", "period_start", "metric", "coverage", "bin", "value"])
+
+
+def test_the_periods_are_split_into_selection_then_report():
+    ps = [date(2021, m, 1) for m in range(1, 11)]  # 10 periods
+    w = split_windows(ps, recent_periods=3, report_periods=4)
+    assert w.report == ps[6:] and w.selection == ps[3:6] and w.held_out
+    w = split_windows(ps, recent_periods=12, report_periods=12)  # the report half at most
+    assert w.report == ps[5:] and w.selection == ps[:5]
+    assert split_windows(ps[:1], 12, 12) == Windows(ps[:1], ps[:1]) and not split_windows(ps[:1], 12, 12).held_out
+    assert split_windows(ps[:3], 12, 12) == Windows(ps[:2], ps[2:3])  # 3 // 2 = 1 report period
+
+
+def test_paired_differences_and_their_bootstrap_interval_by_hand():
+    m = _pei({"hgb": [0.5, 0.7, 0.6, 0.9], "baseline_ma12": [0.4, 0.7, 0.5, 0.6]})
+    ps = sorted(m["period_start"].unique())
+    diff = paired_differences(m, "pei_star", 0.1, "hgb", "baseline_ma12", ps)
+    assert diff.round(10).tolist() == [0.1, 0.0, 0.1, 0.3]
+    mean, low, high = bootstrap_interval(diff.to_numpy(), draws=4000)
+    assert mean == pytest.approx(0.125)
+    # resampled means of four values from {0, 0.1, 0.1, 0.3} lie in [0, 0.3]; the 90% interval is
+    # inside and holds the mean
+    assert 0.0 <= low < 0.125 < high <= 0.3
+    assert bootstrap_interval([0.2, 0.2, 0.2]) == pytest.approx((0.2, 0.2, 0.2))  # no spread, no width
+    assert bootstrap_interval([0.4]) == (0.4, 0.4, 0.4)
+    nan = bootstrap_interval([])
+    assert all(v != v for v in nan)
+    # the same seed, the same interval
+    assert bootstrap_interval(diff.to_numpy(), draws=500) == bootstrap_interval(diff.to_numpy(), draws=500)
+
+
+def test_the_comparison_with_the_best_baseline_is_chosen_before_and_reported_after():
+    # selection periods Jan-Feb, report periods Mar-Apr (4 periods: report_periods 2)
+    m = _pei({
+        "hgb": [0.60, 0.60, 0.80, 0.50],
+        "baseline_ma3": [0.50, 0.50, 0.30, 0.30],   # best baseline on Jan-Feb (0.50)
+        "baseline_ma12": [0.40, 0.40, 0.90, 0.90],  # would be best on Mar-Apr: not chosen
+    })
+    w = split_windows(sorted(m["period_start"].unique()), recent_periods=2, report_periods=2)
+    rows = comparison_rows(m, "pei_star", 0.1, w, ["baseline_ma3", "baseline_ma12"], draws=200)
+    per = rows[rows["period_start"].notna()]
+    got = {(r.model, r.period_start): round(r.value, 10) for r in per.itertuples()}
+    assert got == {
+        ("baseline_ma12", date(2021, 3, 1)): 0.6, ("baseline_ma12", date(2021, 4, 1)): 0.6,
+        ("baseline_ma3", date(2021, 3, 1)): 0.0, ("baseline_ma3", date(2021, 4, 1)): 0.0,
+        ("hgb", date(2021, 3, 1)): 0.5, ("hgb", date(2021, 4, 1)): 0.2,
+    }
+    assert set(per["metric"]) == {"pei_star_vs_best_baseline"}
+    pooled = rows[rows["period_start"].isna()].set_index(["model", "metric"])["value"]
+    assert pooled[("hgb", "pei_star_vs_best_baseline_mean")] == pytest.approx(0.35)
+    assert 0.2 <= pooled[("hgb", "pei_star_vs_best_baseline_low90")] <= 0.35 <= pooled[("hgb", "pei_star_vs_best_baseline_high90")] <= 0.5
+
+
+def test_a_challenger_needs_a_gain_above_the_noise():
+    scores = pd.Series({"hgb": 0.70, "logistic": 0.68})
+    steady = {("hgb", "logistic"): [0.02, 0.03, 0.01, 0.02, 0.02, 0.03]}
+    noisy = {("hgb", "logistic"): [0.30, -0.25, 0.20, -0.22, 0.15, -0.06]}  # mean 0.02 as well
+    champ, note = choose_champion(scores, "logistic", differences=lambda a, b: steady[(a, b)])
+    assert champ == "hgb" and "paired gain 0.0217 over 6 periods" in note
+    champ, note = choose_champion(scores, "logistic", differences=lambda a, b: noisy[(a, b)])
+    assert champ == "logistic" and "gains 0.0200 over 6 periods" in note and "not above 0.0" in note
+    # one period is never enough evidence to switch
+    assert choose_champion(scores, "logistic", differences=lambda a, b: [0.5])[0] == "logistic"
+    assert choose_champion(scores, None, differences=lambda a, b: noisy[(a, b)])[0] == "hgb"
 
 
 def test_refit_groups_in_threads_give_the_serial_predictions(panel):

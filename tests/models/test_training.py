@@ -25,9 +25,14 @@ def test_backtest_inputs_follow_tables_period_and_the_settings_the_backtest_read
     assert (made.features_version, made.villages_version, made.last_period, made.grain) == (
         4, 1, "2021-02-01", "month")
     assert re.fullmatch(r"[0-9a-f]{64}", made.settings_sha256) and re.fullmatch(r"[0-9a-f]{64}", made.code_sha256)
-    # Key order of the settings does not matter; selection is not read by the backtest.
-    shuffled = dict(reversed(list({**CONF, "selection": {"recent_periods": 12}}.items())))
+    # Key order of the settings does not matter, nor the incumbent rule (min_improvement) or
+    # the scoring settings, which the backtest does not read
+    shuffled = dict(reversed(list({**CONF, "selection": {"recent_periods": 6, "min_improvement": 0.05},
+                                   "scoring": {"flag_share": 0.2}}.items())))
     assert BacktestInputs.of(VERSIONS, shuffled, "month", date(2021, 2, 1)) == made
+    # the selection windows shape the comparison rows the backtest writes
+    assert BacktestInputs.of(VERSIONS, {**CONF, "selection": {"recent_periods": 12}}, "month",
+                             date(2021, 2, 1)).settings_sha256 != made.settings_sha256
     other = BacktestInputs.of(VERSIONS, {**CONF, "metrics": {"coverages": [0.2]}}, "week", date(2021, 2, 1))
     recorded = {**made.__dict__, "run_id": "r1"}
     assert other.differences(recorded) == [

@@ -1,4 +1,5 @@
-"""`backtest` then `train`: train reuses the recorded backtest of the same inputs, reruns a stale one."""
+"""jobs/model_runs.py through the `backtest` and `train` stages: train reuses the recorded backtest of the
+same inputs and reruns a stale one."""
 
 from __future__ import annotations
 
@@ -109,8 +110,9 @@ def test_other_model_settings_make_the_recorded_backtest_stale(ctx):
     assert recorded_backtest(spark, lh, changed) == (
         f"gold.backtest_predictions is stale: settings_sha256 {same.settings_sha256!r} -> {changed.settings_sha256!r}"
     )
-    # Settings the backtest does not read (selection, scoring) leave it usable.
-    unread = {**conf, "selection": {**conf["selection"], "recent_periods": 3}}
+    # Settings the backtest does not read (the incumbent rule, scoring) leave it usable.
+    unread = {**conf, "selection": {**conf["selection"], "min_improvement": 0.5},
+              "scoring": {**conf["scoring"], "flag_share": 0.2}}
     assert BacktestInputs.of(versions, unread, "month", date(2021, 2, 1)) == same
     earlier = BacktestInputs.of(versions, conf, "month", date(2021, 1, 1))
     assert recorded_backtest(spark, lh, earlier) == (
