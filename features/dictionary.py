@@ -11,9 +11,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyspark.sql import types as T
+
+from features.periods import check_grain, periods_per_year
 
 TYPES = {
     "string": T.StringType(), "date": T.DateType(), "int": T.IntegerType(),
@@ -51,18 +53,52 @@ def _over(w: int, unit: str) -> str:
     return f"the last {unit}" if w == 1 else f"the last {w} {unit}s"
 
 
-# Chinese words of the period grain: (the period itself, a count of periods):
-# 上月 / 近3个月, 上周 / 近3周.
-_UNIT_ZH = {"month": ("月", "个月"), "week": ("周", "周")}
+class ZhUnit(NamedTuple):
+    """Chinese words of a period grain."""
+
+    itself: str  # the period itself: 上月, 本季度, 下年度
+    span: str  # a count of periods: 近3个月, 近3周, 近2个季度, 近3年
+    count: str  # a number of periods: 月数, 周数, 季度数, 年数
+    mean: str  # a mean per period: 月均, 周均, 季均, 年均
+
+
+UNIT_ZH = {
+    "month": ZhUnit("月", "个月", "月", "月均"), "week": ZhUnit("周", "周", "周", "周均"),
+    "quarter": ZhUnit("季度", "个季度", "季度", "季均"), "year": ZhUnit("年度", "年", "年", "年均"),
+}
+
+
+def unit_zh(grain: str) -> ZhUnit:
+    """The Chinese words of `grain` (checked)."""
+    return UNIT_ZH[check_grain(grain)]
 
 
 def _zh(unit: str) -> str:
-    return _UNIT_ZH.get(unit, ("期", "期"))[0]
+    return unit_zh(unit).itself
 
 
 def _over_zh(w: int, unit: str) -> str:
-    """A window in Chinese words: "近1个月", "近3个月", "近3周"."""
-    return f"近{w}{_UNIT_ZH.get(unit, ('期', '期'))[1]}"
+    """A window in Chinese words: "近1个月", "近3个月", "近3周", "近2个季度", "近3年"."""
+    return f"近{w}{unit_zh(unit).span}"
+
+
+def _last_year(unit: str) -> tuple[str, str]:
+    """"The same period last year" in English and Chinese; for a year, the year before."""
+    if unit == "year":
+        return "in the year before", "上一年"
+    return f"in the same {unit} last year", f"去年同{_zh(unit)}"
+
+
+# The month of t (features/calendar.py: the month of t's middle day), said per grain.
+_MONTH_OF = {
+    "month": "", "week": " (month of its Thursday)",
+    "quarter": " (month of its middle day: 2, 5, 8 or 11)", "year": " (month of its middle day: 7)",
+}
+
+# The harvest season of t (features/calendar.py): a month or week falls in a harvest month
+# (a week by its Thursday), a quarter or year holds one.
+_HARVEST = {"month": "falls in a harvest month", "week": "falls in a harvest month (by its Thursday)",
+            "quarter": "holds a whole harvest month", "year": "holds a whole harvest month"}
 
 
 # Incident groups of conf/features.yaml in Chinese; a group added there without a name here
@@ -110,7 +146,7 @@ def _words(code: str) -> str:
 
 def village_feature_columns(conf: Mapping[str, Any], grain: str) -> list[Column]:
     """Every column of gold.village_features in table order."""
-    unit, inc = grain, "silver.incidents (+ bronze.incidents versions)"
+    unit, inc = check_grain(grain), "silver.incidents (+ bronze.incidents versions)"
     groups = conf["category_groups"]
     cols = [
         Column("village_id", "string", "Village code.", "-", "silver.villages", label="village code", label_zh="村代码"),
@@ -126,14 +162,15 @@ def village_feature_columns(conf: Mapping[str, Any], grain: str) -> list[Column]
             Column(f"inc_citizen_{w}", "int", f"Incidents reported by citizens (sources {', '.join(conf['citizen_sources'])}).", _w(w, unit), inc, label=f"incidents reported by residents over {_over(w, unit)}", label_zh=f"{_over_zh(w, unit)}群众报案数"),
             Column(f"inc_patrol_found_{w}", "int", f"Incidents found by patrols (sources {', '.join(conf['patrol_sources'])}).", _w(w, unit), inc, label=f"incidents found by patrols over {_over(w, unit)}", label_zh=f"{_over_zh(w, unit)}巡逻发现的案件数"),
         ]
-    lookback = 12 if grain == "month" else 52
+    lookback = periods_per_year(grain)
+    last_year, last_year_zh = _last_year(unit)
     short, long = conf["trend"]["short"], conf["trend"]["long"]
     rate_w, k = conf["rate"]["window"], conf["rate"]["prior_strength"]
     cols += [
-        Column("inc_all_last_year", "int", "Incidents in the same period one year earlier.", f"t-{lookback}", inc, label=f"incidents in the same {unit} last year", label_zh=f"去年同{_zh(unit)}案件数"),
-        Column("inc_sev_last_year", "double", "Severity-weighted incidents in the same period one year earlier.", f"t-{lookback}", inc, label=f"severity-weighted incidents in the same {unit} last year", label_zh=f"去年同{_zh(unit)}按严重程度加权的案件数"),
+        Column("inc_all_last_year", "int", "Incidents in the same period one year earlier.", f"t-{lookback}", inc, label=f"incidents {last_year}", label_zh=f"{last_year_zh}案件数"),
+        Column("inc_sev_last_year", "double", "Severity-weighted incidents in the same period one year earlier.", f"t-{lookback}", inc, label=f"severity-weighted incidents {last_year}", label_zh=f"{last_year_zh}按严重程度加权的案件数"),
         Column("inc_trend", "double", f"Mean severity-weighted count per {unit} over the last {short} minus over the last {long}.", f"last {long} {unit}s", inc, label="the recent rise in incidents", label_zh="近期案件上升幅度"),
-        Column("periods_since_serious", "int", f"{unit.capitalize()}s since the latest incident of severity >= {conf['serious_severity']} (0 = in t); {lookback + 1} = none in t-{lookback}..t.", f"t-{lookback}..t", inc, label=f"{unit}s since the last serious incident", label_zh=f"距上次严重案件的{_zh(unit)}数"),
+        Column("periods_since_serious", "int", f"{unit.capitalize()}s since the latest incident of severity >= {conf['serious_severity']} (0 = in t); {lookback + 1} = none in t-{lookback}..t.", f"t-{lookback}..t", inc, label=f"{unit}s since the last serious incident", label_zh=f"距上次严重案件的{unit_zh(unit).count}数"),
         Column("rate_per_1000", "double", f"Incidents per 1,000 residents per {unit}: inc_all_{rate_w} / (resident_pop / 1000 * {rate_w}); null without population.", _w(rate_w, unit), f"{inc}, silver.population", label="incidents per 1,000 residents", label_zh="每千人案件数"),
         Column("township_rate_per_1000", "double", "Township rate: sum of its villages' incidents / sum of their exposure (villages with population).", _w(rate_w, unit), f"{inc}, silver.population", label="the township's incidents per 1,000 residents", label_zh="所在乡镇每千人案件数"),
         Column("rate_per_1000_shrunk", "double", f"Empirical-Bayes rate (y + k r) / (e + k), e = exposure in 1,000 person-{unit}s, r = township rate, k = {k}; the township rate without population.", _w(rate_w, unit), f"{inc}, silver.population", label="incidents per 1,000 residents (steadied by the township rate)", label_zh="每千人案件数（参照乡镇水平平滑）"),
@@ -153,12 +190,12 @@ def village_feature_columns(conf: Mapping[str, Any], grain: str) -> list[Column]
     cols += [
         Column(f"response_minutes_mean_{rw}", "double", "Mean response minutes of the incidents with a response time.", _w(rw, unit), inc, label=f"police response time in minutes over {_over(rw, unit)}", label_zh=f"{_over_zh(rw, unit)}平均出警时间（分钟）"),
         Column(f"resolution_rate_{resw}", "double", "Share of incidents (false alarms excluded) whose status at the end of t is resolved.", _w(resw, unit), inc, label=f"share of incidents resolved over {_over(resw, unit)}", label_zh=f"{_over_zh(resw, unit)}案件办结率"),
-        Column("month_of_year", "int", f"Month (1..12) of t{' (month of its Thursday)' if grain == 'week' else ''}.", "t", "calendar", label="month of the year", label_zh="所在月份"),
+        Column("month_of_year", "int", f"Month (1..12) of t{_MONTH_OF[unit]}.", "t", "calendar", label="month of the year", label_zh="所在月份"),
         Column("festival_days", "int", "Days of t inside the Spring Festival window (conf/calendar.yaml).", "t", "conf/calendar.yaml", label=f"Spring Festival days this {unit}", label_zh=f"本{_zh(unit)}春节期间天数"),
-        Column("is_harvest", "boolean", "t falls in a harvest month (conf/calendar.yaml).", "t", "conf/calendar.yaml", label="harvest season", label_zh="农忙收获季"),
+        Column("is_harvest", "boolean", f"t {_HARVEST[unit]} (conf/calendar.yaml).", "t", "conf/calendar.yaml", label="harvest season", label_zh="农忙收获季"),
         Column("next_month_of_year", "int", "Month of t+1 (the period the label describes; known in advance).", "t+1", "calendar", label="month of the year being forecast", label_zh="预测时段所在月份"),
         Column("next_festival_days", "int", "Days of t+1 inside the Spring Festival window.", "t+1", "conf/calendar.yaml", label=f"Spring Festival days in the {unit} being forecast", label_zh=f"预测{_zh(unit)}内春节期间天数"),
-        Column("next_is_harvest", "boolean", "t+1 falls in a harvest month.", "t+1", "conf/calendar.yaml", label=f"harvest season in the {unit} being forecast", label_zh=f"预测{_zh(unit)}处于农忙收获季"),
+        Column("next_is_harvest", "boolean", f"t+1 {_HARVEST[unit]}.", "t+1", "conf/calendar.yaml", label=f"harvest season in the {unit} being forecast", label_zh=f"预测{_zh(unit)}处于农忙收获季"),
     ]
     pop = "silver.population (latest snapshot dated before t ends)"
     cols += [

@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.periods import check_grain
+from features.periods import period_index_col
 
 KEYS = ("village_id", "township_id", "period_start")
 LABEL_WEIGHTED = "label_weighted_next"
@@ -63,12 +63,8 @@ def history_labels(windows: Sequence[int], unit: str) -> dict[str, str]:
 
 
 def period_index(col: str, grain: str) -> Column:
-    """Consecutive integer per period (months or weeks since 1970), for range window frames."""
-    check_grain(grain)
-    c = F.col(col)
-    if grain == "month":
-        return F.year(c) * 12 + F.month(c) - 1
-    return F.floor(F.datediff(c, F.lit("1970-01-05").cast("date")) / 7).cast("int")
+    """Consecutive integer per period (features.periods' numbering), for range window frames."""
+    return period_index_col(col, grain)
 
 
 def _decayed(hist: Column, factor: float, normalise: bool) -> Column:

@@ -30,11 +30,14 @@ class ReasonTemplateError(ValueError):
 
 def history_labels_zh(windows: Sequence[int], unit: str) -> dict[str, str]:
     """models.baselines.history_labels in Chinese, the same keys (tests/models/test_reasons.py
-    holds them equal)."""
-    one, many = {"month": ("月", "个月"), "week": ("周", "周")}.get(unit, ("期", "期"))
+    holds them equal), in the grain's words of the data dictionary: 上月 / 近3个月月均,
+    上季度 / 近4个季度季均, 上年度 / 近3年年均."""
+    from features.dictionary import unit_zh
+
+    words = unit_zh(unit)
     return {
-        "hist_prev": f"上{one}案件数",
-        **{f"hist_ma{w}": f"近{w}{many}{one}均案件数" for w in windows},
+        "hist_prev": f"上{words.itself}案件数",
+        **{f"hist_ma{w}": f"近{w}{words.span}{words.mean}案件数" for w in windows},
         "hist_ewm": "近期案件数（指数加权，越近权重越大）",
         "hist_own_decayed": "近期案件数（按时间衰减累计）",
         "hist_nb_decayed": "相邻村近期案件数（按时间衰减累计）",

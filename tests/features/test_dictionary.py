@@ -37,8 +37,9 @@ def test_column_count_and_order_from_the_settings():
                  "joint_patrol_share_3", "patrol_hours_per_1000_3", "nbr_sev_3", "inc_other_12"):
         assert name in names, name
     # the grain changes words, never names or types
-    week = d.village_feature_columns(CONF, "week")
-    assert [(c.name, c.type) for c in week] == [(c.name, c.type) for c in d.village_feature_columns(CONF, "month")]
+    for grain in ("week", "quarter", "year"):
+        other = d.village_feature_columns(CONF, grain)
+        assert [(c.name, c.type) for c in other] == [(c.name, c.type) for c in d.village_feature_columns(CONF, "month")]
 
 
 def test_settings_change_the_columns():
@@ -82,6 +83,41 @@ def test_definitions_and_windows_follow_the_grain():
         "Window: last 3 months (t-2..t). Source: silver.incidents (+ bronze.incidents versions).")
 
 
+def test_quarter_and_year_words():
+    quarter, year = _by_name("quarter"), _by_name("year")
+    assert quarter["inc_fraud_3"].window == "last 3 quarters (t-2..t)"
+    assert year["inc_all_1"].window == "the year t itself"
+    # the same period last year: 4 quarters or 1 year back; "none" is one more than the lookback
+    assert (quarter["inc_all_last_year"].window, year["inc_all_last_year"].window) == ("t-4", "t-1")
+    assert quarter["periods_since_serious"].definition == (
+        "Quarters since the latest incident of severity >= 3 (0 = in t); 5 = none in t-4..t.")
+    assert year["periods_since_serious"].definition == (
+        "Years since the latest incident of severity >= 3 (0 = in t); 2 = none in t-1..t.")
+    assert quarter["month_of_year"].definition == "Month (1..12) of t (month of its middle day: 2, 5, 8 or 11)."
+    assert year["month_of_year"].definition == "Month (1..12) of t (month of its middle day: 7)."
+    assert (quarter["is_harvest"].definition, year["next_is_harvest"].definition) == (
+        "t holds a whole harvest month (conf/calendar.yaml).", "t+1 holds a whole harvest month.")
+    assert year["rate_per_1000_shrunk"].definition.startswith(
+        "Empirical-Bayes rate (y + k r) / (e + k), e = exposure in 1,000 person-years,")
+    en_q, en_y = d.feature_labels(CONF, "quarter", "en"), d.feature_labels(CONF, "year", "en")
+    zh_q, zh_y = d.feature_labels(CONF, "quarter"), d.feature_labels(CONF, "year")
+    assert (en_q["inc_all_1"], en_y["inc_fraud_3"]) == ("incidents over the last quarter", "fraud incidents over the last 3 years")
+    assert (zh_q["inc_fraud_3"], zh_y["inc_fraud_3"]) == ("近3个季度诈骗案件数", "近3年诈骗案件数")
+    # a year's "same period last year" is the year before, not "the same year last year"
+    assert (en_q["inc_all_last_year"], en_y["inc_all_last_year"]) == (
+        "incidents in the same quarter last year", "incidents in the year before")
+    assert (zh_q["inc_all_last_year"], zh_y["inc_all_last_year"]) == ("去年同季度案件数", "上一年案件数")
+    assert (zh_q["periods_since_serious"], zh_y["periods_since_serious"]) == ("距上次严重案件的季度数", "距上次严重案件的年数")
+    assert (zh_q["label_high_risk_next"], zh_y["label_high_risk_next"]) == ("下季度属于高风险村", "下年度属于高风险村")
+    assert (zh_q["patrol_nights_1"], zh_y["festival_days"]) == ("上季度夜间巡逻天数", "本年度春节期间天数")
+    assert [d.unit_zh(g).mean for g in ("month", "week", "quarter", "year")] == ["月均", "周均", "季均", "年均"]
+
+
+def test_an_unknown_grain_is_refused():
+    with pytest.raises(ValueError, match=r"^setting 'period' is 'day': expected one of month, week, quarter, year"):
+        d.village_feature_columns(CONF, "day")
+
+
 def test_labels_in_english_and_chinese():
     month, week = d.feature_labels(CONF, "month", "en"), d.feature_labels(CONF, "week", "en")
     zh_month, zh_week = d.feature_labels(CONF, "month"), d.feature_labels(CONF, "week", "zh")  # zh default
@@ -103,7 +139,7 @@ def test_labels_in_english_and_chinese():
     assert d.Column("x", "int", "", "", "", label="en words", label_zh="中文").label_in("fr") == "en words"
 
 
-@pytest.mark.parametrize("grain", ["month", "week"])
+@pytest.mark.parametrize("grain", ["month", "week", "quarter", "year"])
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_every_feature_has_its_own_label(grain, language):
     cols = d.village_feature_columns(CONF, grain)

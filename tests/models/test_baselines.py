@@ -67,3 +67,26 @@ def test_baseline_specs_names_and_weights():
         "baseline_ewm": (("hist_ewm", 1.0),),
         "baseline_hotspot": (("hist_own_decayed", 1.0), ("hist_nb_decayed", 0.4)),
     }
+
+
+@pytest.mark.parametrize(("grain", "periods"), [
+    ("quarter", [date(2020, 10, 1), date(2021, 1, 1), date(2021, 7, 1)]),
+    ("year", [date(2019, 1, 1), date(2020, 1, 1), date(2022, 1, 1)]),
+])
+def test_history_windows_count_quarters_and_years(spark, grain, periods):
+    # One village, rows for periods p0, p1 and p3 (p2 missing): the count of p1 is p0's label (2),
+    # of p2 p1's label (4, but p2 has no row), of p3 p2's label (unknown).
+    rows = [("A", "t1", p, lab, None) for p, lab in zip(periods, (2.0, 4.0, None), strict=True)]
+    out = with_history_features(
+        spark.createDataFrame(rows, SCHEMA), spark.createDataFrame([], NEIGHBOUR_SCHEMA), grain,
+        windows=[3], ewm_alpha=0.5, decay=0.5, lags=2,
+    )
+    got = {r["period_start"]: (r["hist_prev"], r["hist_ma3"], r["hist_ewm"], r["hist_own_decayed"])
+           for r in out.collect()}
+    # p3's window of 3 periods is p1..p3: p1's count 2 only; decayed 0.5**2 * 2 = 0.5; the EWM
+    # normalises by the same weight: 0.5 / 0.25 = 2. p0 (3 periods back) is outside.
+    assert got == {
+        periods[0]: (0.0, None, None, 0.0),
+        periods[1]: (2.0, 2.0, 2.0, 2.0),
+        periods[2]: (0.0, 2.0, 2.0, 0.5),
+    }

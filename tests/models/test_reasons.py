@@ -93,7 +93,7 @@ def _default_inputs(grain: str, language: str = "en") -> tuple[dict[str, str], l
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("grain", ["month", "week"])
+@pytest.mark.parametrize("grain", ["month", "week", "quarter", "year"])
 def test_no_reason_contains_a_column_name(grain, language):
     from conf import load_settings
 
@@ -155,6 +155,22 @@ def test_chinese_reasons_of_a_hand_made_row():
     assert reasons[2] == []
 
 
+def test_quarter_and_year_history_labels():
+    # English: models.baselines.history_labels; Chinese: the data dictionary's words per grain
+    assert history_labels([4], "quarter")["hist_ma4"] == "incidents per quarter over the last 4 quarters"
+    assert history_labels([3], "year")["hist_prev"] == "incidents in the last year"
+    assert history_labels_zh([4], "quarter") == {
+        "hist_prev": "上季度案件数", "hist_ma4": "近4个季度季均案件数",
+        "hist_ewm": "近期案件数（指数加权，越近权重越大）", "hist_own_decayed": "近期案件数（按时间衰减累计）",
+        "hist_nb_decayed": "相邻村近期案件数（按时间衰减累计）"}
+    assert (history_labels_zh([3], "year")["hist_prev"], history_labels_zh([3], "year")["hist_ma3"]) == (
+        "上年度案件数", "近3年年均案件数")
+    labels, _ = _default_inputs("year", "zh")
+    assert (labels["inc_all_last_year"], labels["hist_ma12"]) == ("上一年案件数", "近12年年均案件数")
+    with pytest.raises(ValueError, match="setting 'period' is 'day'"):
+        history_labels_zh([3], "day")
+
+
 def test_chinese_history_labels_cover_the_english_ones():
-    for grain in ("month", "week"):
+    for grain in ("month", "week", "quarter", "year"):
         assert set(history_labels_zh([3, 6, 12], grain)) == set(history_labels([3, 6, 12], grain))
