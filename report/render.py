@@ -86,10 +86,16 @@ def environment(language: str = DEFAULT_LANGUAGE):
 
 # Words that depend on the period grain, one message per grain (the English plural is not "+s"
 # in every language).
-_PREVIOUS = {"month": N_("last month's incidents"), "week": N_("last week's incidents")}
-_AVERAGE = {"month": N_("{n}-month average of past incidents"), "week": N_("{n}-week average of past incidents")}
-_SPAN_ONE = {"month": N_("last month"), "week": N_("last week")}
-_SPAN = {"month": N_("last {n} months"), "week": N_("last {n} weeks")}
+# A grain the tables do not know reads as months (the report never refuses to render).
+_PREVIOUS = {"month": N_("last month's incidents"), "week": N_("last week's incidents"),
+             "quarter": N_("last quarter's incidents"), "year": N_("last year's incidents")}
+_AVERAGE = {"month": N_("{n}-month average of past incidents"), "week": N_("{n}-week average of past incidents"),
+            "quarter": N_("{n}-quarter average of past incidents"),
+            "year": N_("{n}-year average of past incidents")}
+_SPAN_ONE = {"month": N_("last month"), "week": N_("last week"), "quarter": N_("last quarter"),
+             "year": N_("last year")}
+_SPAN = {"month": N_("last {n} months"), "week": N_("last {n} weeks"), "quarter": N_("last {n} quarters"),
+         "year": N_("last {n} years")}
 
 
 def model_words(name: str, grain: str = "month", language: str = DEFAULT_LANGUAGE) -> str:
@@ -110,11 +116,17 @@ def model_words(name: str, grain: str = "month", language: str = DEFAULT_LANGUAG
 
 
 def period_words(start: date, grain: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """The forecast period: "2024年5月" / "May 2024", or the week starting a day."""
-    if grain == "month":
-        return month_words(start, language)
-    _ = translator(language)
-    return _("the week starting {day}").format(day=day_words(start, language))
+    """The forecast period: "2024年5月" / "May 2024", the week starting a day, "2024年第2季度" /
+    "Q2 2024" or "2024年" / "2024"."""
+    if grain == "week":
+        _ = translator(language)
+        return _("the week starting {day}").format(day=day_words(start, language))
+    if grain == "quarter":
+        q = (start.month - 1) // 3 + 1
+        return f"{start.year}年第{q}季度" if language == "zh" else f"Q{q} {start.year}"
+    if grain == "year":
+        return f"{start.year}年" if language == "zh" else str(start.year)
+    return month_words(start, language)
 
 
 def _recent(metrics: pd.DataFrame, periods: int) -> pd.DataFrame:

@@ -58,6 +58,10 @@ def test_hours_and_the_template_filters() -> None:
     ("baseline_prev", "day", "last month's incidents", "上月案件数"),   # an unknown grain reads as months
     ("baseline_ma12", "month", "12-month average of past incidents", "过去12个月案件数的平均值"),
     ("baseline_ma4", "week", "4-week average of past incidents", "过去4周案件数的平均值"),
+    ("baseline_prev", "quarter", "last quarter's incidents", "上季度案件数"),
+    ("baseline_prev", "year", "last year's incidents", "上年度案件数"),
+    ("baseline_ma4", "quarter", "4-quarter average of past incidents", "过去4个季度案件数的平均值"),
+    ("baseline_ma3", "year", "3-year average of past incidents", "过去3年案件数的平均值"),
     ("baseline_ewm", "week", "exponentially weighted mean of past incidents", "过去案件数的指数加权平均"),
     ("my_new_model", "month", "my new model", "my new model"),
     ("baseline_ma", "month", "baseline ma", "baseline ma"),           # no number: not a moving average
@@ -71,6 +75,13 @@ def test_period_words() -> None:
     assert period_words(date(2024, 5, 1), "month") == "2024年5月"
     assert period_words(date(2024, 4, 29), "week", "en") == "the week starting 2024-04-29"
     assert period_words(date(2024, 4, 29), "week", "zh") == "2024年4月29日起的一周"
+    # quarters by the month they start: April is the 2nd, October the 4th
+    assert [period_words(date(2024, m, 1), "quarter", "en") for m in (1, 4, 7, 10)] == [
+        "Q1 2024", "Q2 2024", "Q3 2024", "Q4 2024"]
+    assert period_words(date(2024, 4, 1), "quarter", "zh") == "2024年第2季度"
+    assert (period_words(date(2024, 1, 1), "year", "en"), period_words(date(2024, 1, 1), "year")) == ("2024", "2024年")
+    # a grain the page does not know reads as months, as in model_words
+    assert period_words(date(2024, 5, 1), "day", "en") == "May 2024"
 
 
 def _metrics(rows) -> pd.DataFrame:
@@ -93,6 +104,15 @@ def test_skill_sentence_edge_cases() -> None:
         "of the severity-weighted incidents that followed.")
     assert skill_sentence(m, "hgb", 0.1, 1, language="zh") == (
         "在回测的最近1个月中，模型会标记的10%的村集中了随后按严重程度加权案件的50%。")
+
+
+def test_skill_sentence_counts_quarters_and_years() -> None:
+    m = _metrics([("hgb", JAN, "hit_rate", 0.1, 0.4), ("hgb", date(2024, 4, 1), "hit_rate", 0.1, 0.5)])
+    assert skill_sentence(m, "hgb", 0.1, 12, grain="quarter", language="en").startswith(
+        "Over the last 2 quarters of the backtest,")
+    assert skill_sentence(m, "hgb", 0.1, 1, grain="quarter", language="zh").startswith("在回测的最近1个季度中，")
+    assert skill_sentence(m, "hgb", 0.1, 1, grain="year", language="en").startswith("Over the last year of the backtest,")
+    assert skill_sentence(m, "hgb", 0.1, 2, grain="year", language="zh").startswith("在回测的最近2年中，")
 
 
 def test_metric_summary_means_over_the_recent_periods() -> None:
@@ -144,6 +164,18 @@ def test_header_without_a_champion_or_cut_off_and_for_a_week() -> None:
     assert h["generated"] == "2024-05-05 23:59"  # a naive time: no zone name
     # the week ends (exclusive) on Monday 6 May: past from that day on
     assert h["past"] is False and header(week, datetime(2024, 5, 6), "en")["past"] is True
+
+
+def test_header_for_a_quarter_and_a_year() -> None:
+    quarter = ReportData(period_start=date(2024, 4, 1), risk=pd.DataFrame(), grain="quarter")
+    h = header(quarter, datetime(2024, 6, 30, 23, 59), "en")
+    assert (h["forecast"], h["start"], h["based_on"]) == ("Q2 2024", "2024-04-01", "2024-03-31")
+    # Q2 ends (exclusive) on 1 July
+    assert h["past"] is False and header(quarter, datetime(2024, 7, 1), "en")["past"] is True
+    year = ReportData(period_start=date(2025, 1, 1), risk=pd.DataFrame(), grain="year")
+    h = header(year, datetime(2025, 12, 31, 12, 0))
+    assert (h["forecast"], h["based_on"], h["past"]) == ("2025年", "2024年12月31日", False)
+    assert header(year, datetime(2026, 1, 1))["past"] is True
 
 
 def test_inert_prefixes_only_formula_starts() -> None:
