@@ -113,3 +113,49 @@ def test_point_in_time_and_incremental_equals_full_rebuild(ctx):
         for f in lh.read(spark, table).schema.fields:
             assert f.metadata.get("comment"), f"{table}.{f.name} has no comment"
             assert f"| `{f.name}` |" in docs, f"{f.name} missing from docs/features.md"
+
+
+def test_a_yearly_grain_builds_one_row_per_village_and_year(spark, settings, lakehouse):
+    from conf import Settings
+    from jobs.context import RunContext
+
+    yearly = Settings(profile=settings.profile, data={**settings.data, "period": "year"})
+    ctx = RunContext(settings=yearly, lakehouse=lakehouse, run_id="test-year").attach(spark)
+    save(ctx, "silver.villages", frame(spark, "villages", [
+        village("V1", "T1", 110.00, 30.00), village("V2", "T1", 110.02, 30.00),
+        village("V3", "T2", 110.00, 30.03),
+    ]))
+    rows = [
+        incident("I1", "V1", "2022-03-10 10:00:00"),
+        incident("I2", "V1", "2022-11-20 10:00:00", category="assault", severity=3, source="walk_in"),
+        incident("I3", "V2", "2022-06-01 10:00:00", category="fraud", severity=2),
+        incident("I4", "V1", "2023-02-01 10:00:00"),
+        incident("I5", "V3", "2023-08-15 10:00:00", severity=4),
+        incident("I6", "V2", "2023-12-31 23:00:00"),  # local time: still 2023
+    ]
+    save(ctx, "silver.incidents", frame(spark, "incidents", rows))
+    save(ctx, "bronze.incidents", bronze_incidents(spark, [_bronze_row(r, i + 2) for i, r in enumerate(rows)]))
+
+    y22, y23 = date(2022, 1, 1), date(2023, 1, 1)
+    done = build_features(ctx, as_of=date(2024, 1, 1))  # 2023 is complete on 1 January 2024
+    assert (done.mode, done.periods) == ("full rebuild", [y22, y23])
+    cols = ("inc_all_1", "inc_sev_1", "inc_all_3", "inc_all_last_year", "periods_since_serious",
+            "month_of_year", "festival_days", "is_harvest", "next_festival_days", *LABELS)
+    got = {(r["village_id"], r["period_start"]): tuple(r[c] for c in cols)
+           for r in lakehouse.read(spark, "gold.village_features").collect()}
+    # by hand: severity weights 1, 2, 4, 8; the same period last year is t-1 and "no serious
+    # incident in t-1..t" is 2; the middle day of a year is in July; the Spring Festival window
+    # (15 days before to the Lantern Festival: 17 Jan .. 15 Feb 2022, 7 Jan .. 5 Feb 2023,
+    # 26 Jan .. 24 Feb 2024) is 30 days, all inside its year; harvest months 6, 9, 10 are in
+    # every year. Labels: 2023's citizen reports (I4 1, I5 8, I6 1), the top 10% of 3 villages
+    # is 1 (V3); none for 2023, the last period.
+    calendar = (7, 30, True, 30)
+    assert got == {
+        ("V1", y22): (2, 5.0, 2, 0, 0, *calendar, 1.0, False),
+        ("V2", y22): (1, 2.0, 1, 0, 2, *calendar, 1.0, False),
+        ("V3", y22): (0, 0.0, 0, 0, 2, *calendar, 8.0, True),
+        ("V1", y23): (1, 1.0, 3, 2, 1, *calendar, None, None),
+        ("V2", y23): (1, 1.0, 2, 1, 2, *calendar, None, None),
+        ("V3", y23): (1, 8.0, 1, 0, 0, *calendar, None, None),
+    }
+    assert lakehouse.read(spark, "gold.governance_index").count() == 6
