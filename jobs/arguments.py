@@ -54,14 +54,20 @@ def add_as_of(parser: argparse.ArgumentParser, use: str) -> None:
     )
 
 
+# The as-of rule of the commands that read the landing zone (README states it too).
+LANDING_AS_OF_RULE = (
+    "For ingest and check-landing the as-of date is the run date too: timestamps after the end "
+    "of that day, in the settings' time zone, are quarantined as future_timestamp. Without "
+    "--as-of the limit is the time the command runs."
+)
+
+
 def add_ingest_as_of(parser: argparse.ArgumentParser) -> None:
     """The run date of the commands that read the landing zone (ingest, check-landing)."""
     parser.add_argument(
         "--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
-        help=("the run date: timestamps after the end of this day (in the settings' time zone) "
-              "are quarantined as future_timestamp; default: the time the command runs. Give it "
-              "to make a run repeatable; not for a backfill of old dates, since the files are read "
-              "once and records dated after the given day would be refused for good"),
+        help=("makes a run repeatable; not for a backfill of old dates, since files are read once "
+              f"and records dated after the given day would be refused for good. {LANDING_AS_OF_RULE}"),
     )
 
 

@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         run_id = args.run_id or new_run_id()
         settings = load_settings(args.profile)
+        from features.periods import check_grain
+
+        check_grain(str(settings.get("period", "month")))  # a wrong grain: one line, before Spark
         os.environ["TZ"] = settings.timezone  # log times in the deployment's zone, like Spark's
         time.tzset()
         setup_logging(run_id, verbose=args.verbose)
