@@ -21,8 +21,8 @@ import pandas as pd
 
 from models.baselines import LABEL_HIGH, LABEL_WEIGHTED, BaselineSpec
 
-KINDS = ("baseline", "logistic", "hgb", "hgb_count")
-COUNT_KINDS = ("baseline", "hgb_count")  # scores on the count scale, not probabilities
+KINDS = ("baseline", "logistic", "hgb", "hgb_count", "poisson_glm")
+COUNT_KINDS = ("baseline", "hgb_count", "poisson_glm")  # scores on the count scale, not probabilities
 
 
 class TrainingDataError(ValueError):
@@ -92,21 +92,28 @@ class RiskModel:
     def _new_estimator(self, random_state: int) -> Any:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
         from sklearn.impute import SimpleImputer
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, PoissonRegressor
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         p = self.params
         if self.kind == "hgb_count":
             # Poisson regression of next period's weighted count: ranks by expected harm.
-            return HistGradientBoostingRegressor(loss="poisson", **_hgb_params(p, random_state))
+            return HistGradientBoostingRegressor(loss="poisson", **_hgb_params(p, random_state, self.features))
+        if self.kind == "poisson_glm":
+            return make_pipeline(
+                SimpleImputer(strategy="median", keep_empty_features=True),
+                StandardScaler(),
+                PoissonRegressor(alpha=float(p.get("alpha", 1e-4)), max_iter=int(p.get("max_iter", 1000)),
+                                 tol=float(p.get("tol", 1e-4))),
+            )
         if self.kind == "logistic":
             return make_pipeline(
                 SimpleImputer(strategy="median", keep_empty_features=True),
                 StandardScaler(),
                 LogisticRegression(C=float(p.get("C", 0.1)), max_iter=int(p.get("max_iter", 500))),
             )
-        return HistGradientBoostingClassifier(**_hgb_params(p, random_state))
+        return HistGradientBoostingClassifier(**_hgb_params(p, random_state, self.features))
 
     # ----- scoring -----
     def matrix(self, df: pd.DataFrame) -> np.ndarray:
@@ -126,7 +133,20 @@ class RiskModel:
         with _threads(self.params):
             if self.kind == "hgb_count":
                 return self.base.predict(x)
+            if self.kind == "poisson_glm":
+                # the fitted rate per unit of exposure, times the row's exposure
+                return self.base.predict(x) * self._exposure(x)
             return self.base.predict_proba(x)[:, 1]
+
+    def _exposure(self, x: np.ndarray) -> np.ndarray:
+        """poisson_glm: the exposure column's values (params `exposure`, e.g. resident_pop),
+        missing or non-positive ones as the training median; 1 without an exposure column."""
+        column = self.params.get("exposure")
+        if not column or column not in self.features:
+            return np.ones(len(x))
+        e = x[:, self.features.index(column)].astype(float)
+        fill = float(self.params.get("_exposure_median", 1.0))
+        return np.where(np.isfinite(e) & (e > 0), e, fill)
 
     def margin_from_raw(self, raw: np.ndarray) -> np.ndarray:
         """Raw score on the scale Platt scaling and attributions work on (log counts or logits)."""
@@ -163,12 +183,16 @@ class RiskModel:
         n_cal = max(1, min(calibration_periods, len(periods) // 3))
         cal_start = periods[-n_cal]
         fit_rows, cal_rows = rows[rows["period_start"] < cal_start], rows[rows["period_start"] >= cal_start]
-        if self.kind == "hgb_count":
+        if self.kind in ("hgb_count", "poisson_glm"):
             y = fit_rows[LABEL_WEIGHTED].astype(float).to_numpy()
             if len(fit_rows) == 0 or y.sum() <= 0:
                 raise TrainingDataError(f"model {self.name}: no incidents in the training window")
+            x = self.matrix(fit_rows)
             with _threads(self.params):
-                self.base = self._new_estimator(random_state).fit(self.matrix(fit_rows), y)
+                if self.kind == "hgb_count":
+                    self.base = self._new_estimator(random_state).fit(x, y)
+                else:
+                    self.base = self._fit_glm(x, y, random_state)
         elif self.kind != "baseline":
             y = fit_rows[LABEL_HIGH].astype(int).to_numpy()
             if len(np.unique(y)) < 2:
@@ -192,9 +216,32 @@ class RiskModel:
         return self
 
 
-def _hgb_params(p: Mapping[str, Any], random_state: int) -> dict[str, Any]:
-    """Settings shared by the boosted classifier and the boosted count model."""
+    def _fit_glm(self, x: np.ndarray, y: np.ndarray, random_state: int) -> Any:
+        """Poisson GLM with log(exposure) as offset: fitting the rate y / exposure with the
+        exposure as sample weight minimises the same Poisson deviance as a log-link model of
+        y with offset log(exposure), so a village of twice the residents and the same rate
+        expects twice the incidents."""
+        column = self.params.get("exposure")
+        if column and column not in self.features:
+            raise TrainingDataError(f"model {self.name}: exposure column {column} is not among its inputs")
+        e = x[:, self.features.index(column)].astype(float) if column else np.ones(len(x))
+        ok = np.isfinite(e) & (e > 0)
+        if column and not ok.any():
+            raise TrainingDataError(f"model {self.name}: no row has a positive {column}")
+        self.params["_exposure_median"] = float(np.median(e[ok])) if ok.any() else 1.0
+        e = np.where(ok, e, self.params["_exposure_median"])
+        return self._new_estimator(random_state).fit(x, y / e, poissonregressor__sample_weight=e)
+
+
+def _hgb_params(p: Mapping[str, Any], random_state: int, features: list[str] | None = None) -> dict[str, Any]:
+    """Settings shared by the boosted classifier and the boosted count model. `increasing`
+    (a list of column-name prefixes) constrains the model to never lower the risk when such
+    an input rises (e.g. more past incidents); the other inputs are free."""
+    increasing = tuple(p.get("increasing") or ())
+    monotone = {"monotonic_cst": [1 if f.startswith(increasing) else 0 for f in features]} \
+        if increasing and features else {}
     return {
+        **monotone,
         "max_iter": int(p.get("max_iter", 150)),
         "learning_rate": float(p.get("learning_rate", 0.05)),
         "max_leaf_nodes": int(p.get("max_leaf_nodes", 15)),

@@ -105,6 +105,7 @@ def model_words(name: str, grain: str = "month", language: str = DEFAULT_LANGUAG
         "logistic": N_("logistic regression on the village features"),
         "hgb": N_("gradient-boosted trees (chance of high risk)"),
         "hgb_count": N_("gradient-boosted trees (expected incidents)"),
+        "poisson_glm": N_("Poisson regression per resident (expected incidents)"),
         "baseline_prev": _PREVIOUS.get(grain, _PREVIOUS["month"]),
         "baseline_ewm": N_("exponentially weighted mean of past incidents"),
         "baseline_hotspot": N_("recent incidents of the village and its neighbours (hotspot)"),

@@ -326,9 +326,12 @@ def test_generated_dirty_county_ends_where_its_truth_says(ctx, tmp_path):
 def test_missing_landing_folder_is_one_clear_line(tmp_path, capsys):
     from jobs.cli import main
 
-    assert main(["--profile", "test", "ingest", "--landing", str(tmp_path / "nope")]) == 2
+    # its own lakehouse: the default ./lakehouse would get a write-lock folder in the checkout
+    lakehouse = tmp_path / "lh"
+    assert main(["--profile", "test", "--lakehouse", str(lakehouse), "ingest", "--landing", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"rural-risk: error: landing folder {tmp_path / 'nope'} does not exist or is not a folder"]
+    assert not (lakehouse / "bronze").exists() and not (lakehouse / "silver").exists()  # nothing loaded
 
 
 def test_summary_table_lists_every_source_and_its_messages():

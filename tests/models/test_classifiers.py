@@ -67,3 +67,55 @@ def test_one_class_training_window_is_refused(panel):
         model.fit(flat, calibration_periods=3)
     with pytest.raises(TrainingDataError, match="needs columns"):
         RiskModel.classifier("logistic", "logistic", ["nope"], {}).fit(panel, 3)
+
+
+def _exposure_panel(rate, periods: int = 14):
+    """Villages whose next-period count is exactly exposure x rate(x): y = pop x exp(-6 + 0.8 x)."""
+    from datetime import date
+
+    import pandas as pd
+
+    rows = []
+    for i in range(30):
+        x, pop = (i % 10) / 3.0, 200.0 + 100.0 * (i % 7)
+        for t in range(periods):
+            rows.append({"village_id": f"v{i:02d}", "township_id": "t0", "period_start": date(2020 + t // 12, t % 12 + 1, 1),
+                         "x": x, "resident_pop": pop, "label_weighted_next": pop * rate(x)})
+    df = pd.DataFrame(rows)
+    df["label_high_risk_next"] = df["label_weighted_next"] > df["label_weighted_next"].quantile(0.9)
+    return df
+
+
+def test_poisson_glm_recovers_a_rate_and_scales_with_the_exposure():
+    rate = lambda x: np.exp(-6.0 + 0.8 * x)  # noqa: E731
+    panel = _exposure_panel(rate)
+    model = RiskModel.classifier("glm", "poisson_glm", ["x", "resident_pop"],
+                                 {"exposure": "resident_pop", "alpha": 0.0, "tol": 1e-10}).fit(panel, calibration_periods=3)
+    rows = panel[panel["period_start"] == panel["period_start"].max()].reset_index(drop=True)
+    got = model.predict(rows)["score"].to_numpy()
+    # the counts are exactly pop x exp(-6 + 0.8 x) (resident_pop also an input, with no effect of
+    # its own): the fit gives them back
+    np.testing.assert_allclose(got, rows["resident_pop"] * rate(rows["x"]), rtol=1e-3)
+    # the offset: the same village with twice the residents expects twice the incidents
+    doubled = rows.assign(resident_pop=rows["resident_pop"] * 2)
+    np.testing.assert_allclose(model.predict(doubled)["score"].to_numpy() / got, 2.0, rtol=1e-3)
+    # a missing population counts as the training median (500)
+    missing = rows.iloc[[0]].assign(resident_pop=np.nan)
+    median_pop = float(np.median(panel["resident_pop"]))
+    assert model.params["_exposure_median"] == median_pop == 500.0
+    assert model.predict(missing)["score"].iloc[0] > 0
+
+
+def test_poisson_glm_needs_its_exposure_among_the_inputs():
+    panel = _exposure_panel(lambda x: np.exp(-6.0 + 0.8 * x))
+    model = RiskModel.classifier("glm", "poisson_glm", ["x"], {"exposure": "resident_pop"})
+    with pytest.raises(TrainingDataError, match="exposure column resident_pop is not among its inputs"):
+        model.fit(panel, calibration_periods=3)
+
+
+def test_boosted_models_never_lower_the_risk_when_a_constrained_input_rises(panel):
+    model = RiskModel.classifier("hgb_count", "hgb_count", ["x_rate", "hist_prev"],
+                                 {"max_iter": 40, "increasing": ["hist_"]}).fit(panel, calibration_periods=3)
+    assert list(model.base.monotonic_cst) == [0, 1]
+    grid = panel.iloc[[0] * 25].assign(hist_prev=np.arange(25.0))
+    assert np.all(np.diff(model.predict(grid)["score"].to_numpy()) >= 0)
