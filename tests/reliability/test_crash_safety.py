@@ -1,9 +1,10 @@
-"""Crash safety in CI: three trials of benchmarks/reliability.py (the same functions, imported),
-each killing `rural-risk ingest` or `features` with SIGKILL mid-run, rerunning it and comparing
+"""Crash safety in CI: two trials of benchmarks/reliability.py (the same functions, imported),
+one killing `rural-risk ingest`, one `features`, with SIGKILL mid-run, rerunning it and comparing
 the lakehouse with a run that was never killed (docs/reliability.md has the 20-trial run).
 
 A smaller county than the benchmark's (villages and incidents only, of the 12-village county)
-keeps the three trials and their reference to a few minutes; the checks are the benchmark's.
+keeps the two trials and their reference to a few minutes (three until the suite neared its
+35-minute budget); the checks are the benchmark's.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ def _benchmark():
     return module
 
 
-def test_three_kills_lose_and_double_nothing(tmp_path):
+def test_two_kills_lose_and_double_nothing(tmp_path):
     rel = _benchmark()
-    result = rel.run_trials(tmp_path, trials=3, seed=7, villages=12, years=2, dirty_rate=0.03,
+    result = rel.run_trials(tmp_path, trials=2, seed=7, villages=12, years=2, dirty_rate=0.03,
                             stages=("ingest", "features"), sources=("villages", "incidents"),
                             echo=lambda s: None)
     trials = result["results"]
-    assert [t["stage"] for t in trials] == ["ingest", "features", "ingest"]
+    assert [t["stage"] for t in trials] == ["ingest", "features"]
     for t in trials:
         # Extra rows of the killed run in ops.changed_periods are allowed (they cause a recompute).
         assert [p for p in t["problems"] if not p.startswith("ops/changed_periods:")] == [], t

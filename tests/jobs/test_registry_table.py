@@ -1,4 +1,5 @@
-"""ops.model_registry in the lakehouse (jobs/registry.py): rows appended, the current champion
+"""jobs/registry.py (this file is not test_registry.py: tests/models holds that name, and pytest needs one
+basename per test module). ops.model_registry in the lakehouse (jobs/registry.py): rows appended, the current champion
 and candidate read back, a candidate promoted in one commit, and the champion's version read
 with delta-rs without Spark."""
 
