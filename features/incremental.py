@@ -1,7 +1,7 @@
 """Which periods an incremental run recomputes, from the changes ingestion recorded.
 
 A change of source s in period p reaches the features of p .. p + reach[s] (windows, "same
-period last year", neighbours and township rates of the same periods; reach null = every
+period last year": for incidents at least a year of periods whatever reach says, neighbours and township rates of the same periods; reach null = every
 later period, e.g. a population snapshot or an organization). Incident changes also reach
 the label of p - 1 (the outcome of p). New periods (after the table's last one) are computed,
 and so is the previous last period, whose label was null until its next period completed.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from features.periods import next_period, period_start
+from features.periods import next_period, period_start, periods_per_year
 
 LABEL_SOURCES = ("incidents",)
 
@@ -37,6 +37,10 @@ def periods_to_compute(
     for source, changed in changes:
         p = period_start(changed, grain)
         n = reach.get(source) if source in reach else None
+        if source in LABEL_SOURCES and n is not None:
+            # "the same period last year" reads a year back: 52 weeks on a weekly grain, more
+            # than the 12 the monthly settings give
+            n = max(int(n), periods_per_year(grain))
         stop = last if n is None else min(last, next_period(p, grain, int(n)))
         if source in LABEL_SOURCES:
             out.add(next_period(p, grain, -1))
