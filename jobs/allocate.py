@@ -87,9 +87,9 @@ def _villages(ctx: RunContext) -> Any:
     from store.frames import pandas_frame
 
     lh = ctx.lakehouse
-    if not lh.exists(ctx.spark, catalog.SILVER_VILLAGES):
+    villages = lh.read_optional(ctx.spark, catalog.SILVER_VILLAGES)
+    if villages is None:
         return None
-    villages = lh.read(ctx.spark, catalog.SILVER_VILLAGES)
     cols = [c for c in ("village_id", "township_id", "county_id") if c in villages.columns]
     return pandas_frame(villages.select(*cols))
 
@@ -179,8 +179,8 @@ def compare_on_backtest(ctx: RunContext, rules: Any, villages: Any = None,
         version = row["model_version"] if row else None
     model = named_model(models, version)
     if model is None:  # only then are the metrics needed, to pick the best backtest model
-        metrics = (pandas_frame(lh.read(spark, catalog.MODEL_METRICS))
-                   if lh.exists(spark, catalog.MODEL_METRICS) else None)
+        table = lh.read_optional(spark, catalog.MODEL_METRICS)
+        metrics = pandas_frame(table) if table is not None else None
         model = champion_model(models, version, metrics)
     section = ctx.settings.section("allocation")
     last_n = int(section.get("backtest_periods", 12) or 0)

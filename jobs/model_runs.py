@@ -32,7 +32,6 @@ from models.training import (
     BacktestInputs,
     StageFn,
     TrainResult,
-    _dates,
     backtest_config,
     commit_record,
     compute_backtest,
@@ -47,6 +46,14 @@ from store.catalog import BACKTEST_PREDICTIONS, MODEL_METRICS, SILVER_VILLAGES, 
 from store.frames import pandas_frame
 from store.lakehouse import Lakehouse
 from store.schemas import BACKTEST_PREDICTIONS_SCHEMA, MODEL_METRICS_SCHEMA
+
+
+def _dates(pdf: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    out = pdf.copy()
+    for c in cols:
+        out[c] = pd.to_datetime(out[c]).dt.date
+        out[c] = out[c].astype("object").where(out[c].notna(), None)
+    return out
 
 
 def panel_from_lakehouse(

@@ -45,7 +45,7 @@ def append(spark: SparkSession, lakehouse: Lakehouse, rows: list[dict[str, Any]]
 
 
 def read(spark: SparkSession, lakehouse: Lakehouse) -> DataFrame | None:
-    return lakehouse.read(spark, MODEL_REGISTRY) if lakehouse.exists(spark, MODEL_REGISTRY) else None
+    return lakehouse.read_optional(spark, MODEL_REGISTRY)
 
 
 def current_champion(spark: SparkSession, lakehouse: Lakehouse) -> RegistryEntry | None:

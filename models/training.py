@@ -39,7 +39,6 @@ from models.backtest import (
 )
 from models.baselines import baseline_specs
 from models.classifiers import RiskModel
-from store import catalog
 from store.catalog import SILVER_INCIDENTS, SILVER_VILLAGES, VILLAGE_FEATURES
 from store.frames import pandas_frame
 
@@ -99,7 +98,7 @@ class BacktestInputs:
         for name in BACKTEST_CODE:  # the source as imported (a file, or a zip under --py-files)
             code.update(inspect.getsource(importlib.import_module(f"models.{name}")).encode())
         return cls(
-            versions.get(catalog.VILLAGE_FEATURES), versions.get(catalog.SILVER_VILLAGES),
+            versions.get(VILLAGE_FEATURES), versions.get(SILVER_VILLAGES),
             last.isoformat(), grain, hashlib.sha256(settings.encode()).hexdigest(), code.hexdigest(),
         )
 
@@ -150,14 +149,6 @@ def area_series(villages: DataFrame | None) -> pd.Series | None:
         return None
     pdf = pandas_frame(villages.select("village_id", F.col("area_km2").cast("double").alias("a")))
     return pdf.drop_duplicates("village_id").set_index("village_id")["a"]
-
-
-def _dates(pdf: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
-    out = pdf.copy()
-    for c in cols:
-        out[c] = pd.to_datetime(out[c]).dt.date
-        out[c] = out[c].astype("object").where(out[c].notna(), None)
-    return out
 
 
 def baseline_names(conf: Mapping[str, Any]) -> list[str]:
